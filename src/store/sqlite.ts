@@ -1,0 +1,250 @@
+// Embedded store driver: an append-only revision log in SQLite (like kine).
+// Every write appends one row whose rowid is the global revision; the latest
+// row per key is its state (a `deleted` row is a tombstone). WAL mode with
+// synchronous=FULL: a write is acknowledged only after its commit is durable.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  CompactedError,
+  ConflictError,
+  InvalidContinueError,
+  KeyExistsError,
+  NotFoundError,
+  StoreClosedError,
+} from './errors.js';
+import { Fanout } from './fanout.js';
+import {
+  decodeContinue,
+  encodeContinue,
+  prefixEnd,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type WatchEvent,
+  type WatchOptions,
+  type Watcher,
+} from './types.js';
+
+export interface SqliteStoreConfig {
+  /** Database file path, or ':memory:'. */
+  path: string;
+  /** 'full' (default) fsyncs every commit; 'normal' still survives process kill -9 in WAL mode. */
+  synchronous?: 'full' | 'normal';
+}
+
+interface Row {
+  rev: number;
+  key: string;
+  deleted: number;
+  create_rev: number;
+  prev_rev: number;
+  value: string;
+  prev_value: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS log (
+  rev INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  create_rev INTEGER NOT NULL,
+  prev_rev INTEGER NOT NULL DEFAULT 0,
+  value TEXT NOT NULL,
+  prev_value TEXT
+);
+CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('compact_rev', 0);
+`;
+
+function toKV(r: Row): KeyValue {
+  return { key: r.key, value: r.value, createRevision: r.create_rev, modRevision: r.rev };
+}
+
+function toEvent(r: Row): WatchEvent {
+  const ev: WatchEvent = { type: r.deleted ? 'DELETE' : 'PUT', key: r.key, revision: r.rev, kv: toKV(r) };
+  if (r.prev_value !== null && r.prev_rev > 0) {
+    ev.prev = { key: r.key, value: r.prev_value, createRevision: r.create_rev, modRevision: r.prev_rev };
+  }
+  return ev;
+}
+
+/** Opens (creating if needed) an SQLite-backed store. */
+export async function openSqliteStore(config: SqliteStoreConfig): Promise<Store> {
+  if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
+  const db = new Database(config.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${config.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return new SqliteStore(db);
+}
+
+class SqliteStore implements Store {
+  private fanout = new Fanout();
+  private closed = false;
+  private stmts;
+
+  constructor(private db: Database.Database) {
+    this.stmts = {
+      latest: db.prepare<[string], Row>('SELECT * FROM log WHERE key = ? ORDER BY rev DESC LIMIT 1'),
+      insert: db.prepare<[string, number, number, number, string, string | null]>(
+        'INSERT INTO log (key, deleted, create_rev, prev_rev, value, prev_value) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      setCreateRev: db.prepare<[number]>('UPDATE log SET create_rev = rev WHERE rev = ?'),
+      byRev: db.prepare<[number], Row>('SELECT * FROM log WHERE rev = ?'),
+      current: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'log'"),
+      compactRev: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'compact_rev'"),
+      setCompactRev: db.prepare<[number]>("UPDATE meta SET value = ? WHERE name = 'compact_rev'"),
+      list: db.prepare<[string, string, number, string, number], Row>(`
+        SELECT l.* FROM log l JOIN (
+          SELECT key AS k, MAX(rev) AS mr FROM log WHERE key >= ? AND key < ? AND rev <= ? GROUP BY key
+        ) m ON l.rev = m.mr
+        WHERE l.deleted = 0 AND l.key > ? ORDER BY l.key LIMIT ?`),
+      count: db.prepare<[string, string], { n: number }>(`
+        SELECT COUNT(*) AS n FROM log l JOIN (
+          SELECT MAX(rev) AS mr FROM log WHERE key >= ? AND key < ? GROUP BY key
+        ) m ON l.rev = m.mr WHERE l.deleted = 0`),
+      since: db.prepare<[number, string, string], Row>('SELECT * FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev'),
+      compactSuperseded: db.prepare<[{ rev: number }]>(`
+        DELETE FROM log WHERE rev IN (
+          SELECT a.rev FROM log a WHERE a.rev <= @rev AND (a.deleted = 1 OR EXISTS (
+            SELECT 1 FROM log b WHERE b.key = a.key AND b.rev > a.rev AND b.rev <= @rev)))`),
+    };
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  private live(key: string): Row | undefined {
+    const r = this.stmts.latest.get(key);
+    return r && !r.deleted ? r : undefined;
+  }
+
+  private rev(): number {
+    return this.stmts.current.get()?.seq ?? 0;
+  }
+
+  private compacted(): number {
+    return this.stmts.compactRev.get()?.value ?? 0;
+  }
+
+  /** Appends one row in a transaction and publishes its event after commit. */
+  private append(key: string, deleted: boolean, value: string, prev: Row | undefined): Row {
+    const row = this.db.transaction(() => {
+      const info = this.stmts.insert.run(key, deleted ? 1 : 0, prev ? prev.create_rev : 0, prev ? prev.rev : 0, value, prev ? prev.value : null);
+      const rev = Number(info.lastInsertRowid);
+      if (!prev) this.stmts.setCreateRev.run(rev);
+      return this.stmts.byRev.get(rev) as Row;
+    })();
+    this.fanout.publish(toEvent(row));
+    return row;
+  }
+
+  async get(key: string): Promise<KeyValue> {
+    this.check();
+    const r = this.live(key);
+    if (!r) throw new NotFoundError(key);
+    return toKV(r);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.check();
+    let revision = opts.revision ?? 0;
+    let after = '';
+    if (opts.continue) {
+      const c = decodeContinue(opts.continue);
+      if (!c) throw new InvalidContinueError();
+      revision = c.revision;
+      after = c.lastKey;
+    }
+    const current = this.rev();
+    if (revision <= 0 || revision > current) revision = current;
+    const compacted = this.compacted();
+    if (revision < compacted) throw new CompactedError(revision, compacted);
+    const end = prefixEnd(prefix);
+    const read = this.db.transaction(() => {
+      const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
+      const rows = this.stmts.list.all(prefix, end, revision, after, limit === -1 ? -1 : limit + 1);
+      return rows;
+    });
+    const rows = read();
+    const result: ListResult = { items: [], revision };
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const page = limit && rows.length > limit ? rows.slice(0, limit) : rows;
+    result.items = page.map(toKV);
+    if (limit && rows.length > limit) {
+      const last = page[page.length - 1].key;
+      result.continue = encodeContinue(revision, last);
+      result.remaining = this.stmts.list.all(prefix, end, revision, last, -1).length;
+    }
+    return result;
+  }
+
+  async count(prefix: string): Promise<number> {
+    this.check();
+    return this.stmts.count.get(prefix, prefixEnd(prefix))?.n ?? 0;
+  }
+
+  async create(key: string, value: string): Promise<KeyValue> {
+    this.check();
+    if (this.live(key)) throw new KeyExistsError(key);
+    return toKV(this.append(key, false, value, undefined));
+  }
+
+  async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
+    this.check();
+    const cur = this.live(key);
+    if (!cur) throw new NotFoundError(key);
+    if (cur.rev !== expectedRevision) throw new ConflictError(key, expectedRevision, cur.rev);
+    return toKV(this.append(key, false, value, cur));
+  }
+
+  async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
+    this.check();
+    const cur = this.live(key);
+    if (!cur) throw new NotFoundError(key);
+    if (expectedRevision !== undefined && cur.rev !== expectedRevision) throw new ConflictError(key, expectedRevision, cur.rev);
+    const row = this.append(key, true, cur.value, cur);
+    return { ...toKV(cur), modRevision: row.rev };
+  }
+
+  async watch(prefix: string, revision: number, opts: WatchOptions): Promise<Watcher> {
+    this.check();
+    const compacted = this.compacted();
+    if (revision < compacted) throw new CompactedError(revision, compacted);
+    // Catch-up read and subscription happen in one synchronous step: no write can slip between them.
+    const backlog = this.stmts.since.all(revision, prefix, prefixEnd(prefix)).map(toEvent);
+    return this.fanout.subscribe(prefix, opts, backlog);
+  }
+
+  async currentRevision(): Promise<number> {
+    this.check();
+    return this.rev();
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.check();
+    const target = Math.min(revision, this.rev());
+    if (target <= this.compacted()) return;
+    this.db.transaction(() => {
+      this.stmts.compactSuperseded.run({ rev: target });
+      this.stmts.setCompactRev.run(target);
+    })();
+  }
+
+  async compactedRevision(): Promise<number> {
+    this.check();
+    return this.compacted();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.fanout.closeAll(new StoreClosedError());
+    this.db.close();
+  }
+}
