@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* tc programs on a pod's host-side veth. ebf_from_pod (tc ingress = pod
+ * egress) translates Service traffic that the socket layer did not (pods
+ * outside the socket-LB cgroup, raw sockets) with conntrack; ebf_to_pod
+ * (tc egress = pod ingress) restores the VIP on replies. */
+#include "lib/common.h"
+#include "lib/pkt.h"
+#include "lib/lb.h"
+#include "lib/conntrack.h"
+#include "lib/events.h"
+#include "lib/metrics.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void lxc_emit(struct __sk_buff *skb, const struct pkt4 *p, __u8 type,
+				     __u8 dir, int reason, __be32 orig_daddr, __be16 orig_dport,
+				     __u32 rev_nat_id, __u32 backend_id)
+{
+	struct flow_event *e = event_reserve(type);
+
+	if (!e)
+		return;
+	e->dir = dir;
+	e->proto = p->proto;
+	e->tcp_flags = p->tcp_flags;
+	e->reason = reason;
+	e->ifindex = skb->ifindex;
+	e->rev_nat_id = rev_nat_id;
+	e->backend_id = backend_id;
+	e->saddr = p->saddr;
+	e->daddr = p->daddr;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->orig_daddr = orig_daddr;
+	e->orig_dport = orig_dport;
+	event_submit(e);
+}
+
+/* lxc_drop is the program edge for failures: count, report, drop. */
+static __always_inline int lxc_drop(struct __sk_buff *skb, const struct pkt4 *p, int reason,
+				    __u8 dir, __u32 rev_nat_id)
+{
+	metrics_add_drop(reason, skb->len);
+	lxc_emit(skb, p, EVENT_DROP, dir, reason, p->daddr, p->dport, rev_nat_id, 0);
+	return TC_ACT_SHOT;
+}
+
+/* lxc_reject_no_backend answers a flow to a service without backends with
+ * ICMP port unreachable so the client fails at once. */
+static __always_inline int lxc_reject_no_backend(struct __sk_buff *skb, struct pkt4 *p,
+						 __u32 rev_nat_id)
+{
+	metrics_add_drop(DROP_NO_BACKEND, skb->len);
+	lxc_emit(skb, p, EVENT_DROP, EVENT_DIR_EGRESS, DROP_NO_BACKEND, p->daddr, p->dport,
+		 rev_nat_id, 0);
+	if (pkt4_to_icmp_unreach(skb, p) < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* __lxc_service4 handles a packet leaving the pod: returns CTX_ACT_CONTINUE
+ * when it is not (or no longer) service traffic, a DROP_* code, or a tc
+ * action for the no-backend reply. */
+static __always_inline int __lxc_service4(struct __sk_buff *skb, struct pkt4 *p)
+{
+	struct ct4_tuple fwd = {
+		.daddr = p->daddr,
+		.saddr = p->saddr,
+		.dport = p->dport,
+		.sport = p->sport,
+		.nexthdr = p->proto,
+	};
+	struct ct4_entry *ct = ct4_lookup(&fwd);
+	struct lb4_backend *be;
+	struct lb4_service *svc;
+	__be32 vip = p->daddr;
+	__be16 vport = p->dport;
+	__u32 backend_id;
+	int ret;
+
+	if (ct) {
+		be = lb4_lookup_backend(ct->backend_id);
+		if (be) {
+			ct4_touch(ct, p->proto, p->tcp_flags, p->len, 0);
+			metrics_add(METRIC_TC_XLATE, p->len);
+			return pkt4_dnat(skb, p, be->address, be->port);
+		}
+		/* The backend is gone entirely: choose again below. */
+	}
+	svc = lb4_lookup_service(vip, vport, p->proto);
+	if (!svc)
+		return CTX_ACT_CONTINUE;
+	backend_id = lb4_pick(vip, vport, p->proto, svc,
+			      hash_3words(p->saddr, ((__u32)p->sport << 16) | p->dport,
+					  vip ^ p->proto, 0),
+			      p->saddr, 0);
+	be = backend_id ? lb4_lookup_backend(backend_id) : NULL;
+	if (!be)
+		return lxc_reject_no_backend(skb, p, svc->rev_nat_id);
+	ret = ct4_create_service(&fwd, be->address, be->port, backend_id, svc->rev_nat_id,
+				 p->tcp_flags, p->len);
+	if (ret < 0)
+		return ret;
+	ret = pkt4_dnat(skb, p, be->address, be->port);
+	if (ret < 0)
+		return ret;
+	metrics_add(METRIC_TC_XLATE_NEW, p->len);
+	lxc_emit(skb, p, EVENT_TRACE_TC_XLATE, EVENT_DIR_EGRESS, 0, vip, vport,
+		 svc->rev_nat_id, backend_id);
+	return CTX_ACT_CONTINUE;
+}
+
+SEC("tc")
+int ebf_from_pod(struct __sk_buff *skb)
+{
+	struct pkt4 p = {};
+	int ret = pkt4_parse(skb, &p);
+
+	if (ret == 0)
+		return TC_ACT_OK;
+	if (ret < 0)
+		return lxc_drop(skb, &p, ret, EVENT_DIR_EGRESS, 0);
+	if (!p.has_ports)
+		return TC_ACT_OK;
+	ret = __lxc_service4(skb, &p);
+	if (ret < 0)
+		return lxc_drop(skb, &p, ret, EVENT_DIR_EGRESS, 0);
+	if (ret != CTX_ACT_CONTINUE)
+		return ret; /* redirect of the no-backend reply */
+	return TC_ACT_OK;
+}
+
+/* __lxc_rev_nat4 restores VIP:port as the source of a reply to a flow the
+ * tc path translated. */
+static __always_inline int __lxc_rev_nat4(struct __sk_buff *skb, struct pkt4 *p)
+{
+	struct ct4_tuple rev = {
+		.daddr = p->daddr,
+		.saddr = p->saddr,
+		.dport = p->dport,
+		.sport = p->sport,
+		.nexthdr = p->proto,
+		.flags = CT_TUPLE_F_REPLY,
+	};
+	struct ct4_entry *ct = ct4_lookup(&rev);
+	struct lb4_reverse_nat *nat;
+	__u32 id;
+
+	if (!ct)
+		return CTX_ACT_CONTINUE;
+	id = ct->rev_nat_id;
+	nat = bpf_map_lookup_elem(&ebf_lb4_rnat_v1, &id);
+	if (!nat)
+		return CTX_ACT_CONTINUE;
+	ct4_touch(ct, p->proto, p->tcp_flags, p->len, 1);
+	metrics_add(METRIC_TC_REV_NAT, p->len);
+	return pkt4_snat(skb, p, nat->address, nat->port);
+}
+
+SEC("tc")
+int ebf_to_pod(struct __sk_buff *skb)
+{
+	struct pkt4 p = {};
+	int ret = pkt4_parse(skb, &p);
+
+	if (ret == 0)
+		return TC_ACT_OK;
+	if (ret < 0)
+		return lxc_drop(skb, &p, ret, EVENT_DIR_INGRESS, 0);
+	if (!p.has_ports)
+		return TC_ACT_OK;
+	ret = __lxc_rev_nat4(skb, &p);
+	if (ret < 0)
+		return lxc_drop(skb, &p, ret, EVENT_DIR_INGRESS, 0);
+	return TC_ACT_OK;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Flow events sent to the agent through one ring buffer. */
+#ifndef EBF_EVENTS_H
+#define EBF_EVENTS_H
+
+#include "common.h"
+#include "metrics.h"
+
+#ifndef EVENTS_RING_SIZE
+#define EVENTS_RING_SIZE (1 << 22)
+#endif
+
+#define EVENT_TRACE_SOCK_XLATE 1 /* socket-level service translation */
+#define EVENT_TRACE_TC_XLATE   2 /* tc-level service translation of a new flow */
+#define EVENT_DROP             3 /* packet or connection refused; reason says why */
+
+#define EVENT_DIR_EGRESS  0 /* leaving the pod */
+#define EVENT_DIR_INGRESS 1 /* entering the pod */
+
+struct flow_event {
+	__u64 ts_ns;        /* bpf_ktime_get_ns at emission */
+	__u8 type;          /* EVENT_* */
+	__u8 dir;           /* EVENT_DIR_* */
+	__u8 proto;         /* IPPROTO_* */
+	__u8 tcp_flags;     /* flags of the packet (tc path only) */
+	__s32 reason;       /* DROP_* for drops, 0 otherwise */
+	__u32 ifindex;      /* host-side interface (tc) or 0 (socket) */
+	__u32 rev_nat_id;   /* service id, 0 if none */
+	__u32 backend_id;   /* chosen backend, 0 if none */
+	__be32 saddr;
+	__be32 daddr;       /* destination after translation */
+	__be32 orig_daddr;  /* destination before translation (the VIP) */
+	__be16 sport;
+	__be16 dport;
+	__be16 orig_dport;
+	__u16 pad;
+	__u64 cookie;       /* socket cookie (socket path) or 0 */
+};
+
+// Flow events for the agent; size is a power of two pages, overridable.
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EVENTS_RING_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ebf_events_v1 SEC(".maps");
+
+/* event_reserve returns a zeroed record or NULL (counted as lost). */
+static __always_inline struct flow_event *event_reserve(__u8 type)
+{
+	struct flow_event *e = bpf_ringbuf_reserve(&ebf_events_v1, sizeof(*e), 0);
+
+	if (!e) {
+		metrics_add(METRIC_EVENTS_LOST, 0);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = type;
+	return e;
+}
+
+static __always_inline void event_submit(struct flow_event *e)
+{
+	bpf_ringbuf_submit(e, 0);
+}
+
+#endif /* EBF_EVENTS_H */
