@@ -1,0 +1,200 @@
+// Loads the dataplane's BPF objects for one node with maps pinned under
+// <pinRoot>/<node>/ (reused on restart), checks every shared struct against
+// the objects' BTF, and attaches programs: tc on pods' host-side veths and
+// the socket-LB hooks on a cgroup v2 subtree (links pinned, so both outlive
+// the process). close() drops fds only; destroy() also removes the pins.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertLayout, type StructLayout } from './layout.js';
+import { affinityMatchCodec, MATCH_MAP_NAME } from './maps/lb-affinity.js';
+import { backendCodec, MAP_NAME as BACKENDS } from './maps/lb-backends.js';
+import { maglevCodec, MAP_NAME as MAGLEV } from './maps/lb-maglev.js';
+import { MAP_NAME as REVNAT, reverseNatCodec } from './maps/lb-revnat.js';
+import { MAP_NAME as SERVICES, serviceKeyCodec, serviceValueCodec } from './maps/lb-services.js';
+import { ctEntryCodec, ctTupleCodec, MAP_NAME as CONNTRACK } from './maps/conntrack.js';
+import { metricsValueLayout, MAP_NAME as METRICS } from './maps/metrics.js';
+import { flowEventLayout, MAP_NAME as EVENTS } from './maps/events.js';
+import {
+  BpfObject, cgroupAttach, cgroupDetach, tcAttach, tcDetach, tcQuery, type BpfMap, type CgroupAttachType,
+} from './native.js';
+import { bpfObjectDir, DEFAULT_PIN_ROOT } from './paths.js';
+import type { LbMaps } from './service-table.js';
+import { TypedMap, u32Codec, u8Codec } from './typed-map.js';
+import type { CtEntry, CtTuple } from './maps/conntrack.js';
+
+/** Map size knobs (max_entries), by the map they size. */
+export interface MapSizes {
+  services?: number;
+  backends?: number;
+  revNat?: number;
+  affinity?: number;
+  maglev?: number;
+  conntrack?: number;
+  reverseSocket?: number;
+}
+
+export interface DataplaneConfig {
+  /** Node name: pins go to <pinRoot>/<node>/. */
+  node: string;
+  pinRoot?: string;
+  bpfDir?: string;
+  mapSizes?: MapSizes;
+}
+
+export interface EndpointAttachment {
+  netns?: string;
+  ifname: string;
+}
+
+export const TC_HANDLE = 0xeb;
+export const TC_PRIORITY = 1;
+
+const SOCK_PROGRAMS: [string, CgroupAttachType][] = [
+  ['ebf_sock4_connect', 'connect4'],
+  ['ebf_sock4_sendmsg', 'sendmsg4'],
+  ['ebf_sock4_recvmsg', 'recvmsg4'],
+  ['ebf_sock4_getpeername', 'getpeername4'],
+];
+
+const LAYOUTS: StructLayout[] = [
+  serviceKeyCodec.layout!, serviceValueCodec.layout!, backendCodec.layout!, reverseNatCodec.layout!,
+  affinityMatchCodec.layout!, maglevCodec.layout!, ctTupleCodec.layout!, ctEntryCodec.layout!,
+  metricsValueLayout,
+];
+
+export interface Dataplane {
+  readonly node: string;
+  readonly pinDir: string;
+  readonly lb: LbMaps;
+  readonly conntrack: TypedMap<CtTuple, CtEntry>;
+  readonly metrics: BpfMap;
+  readonly events: BpfMap;
+  /** Attaches ebf_from_pod / ebf_to_pod on a pod's host-side veth. */
+  attachEndpoint(ep: EndpointAttachment): Promise<{ ifindex: number }>;
+  detachEndpoint(ep: EndpointAttachment): Promise<void>;
+  /** True when both tc programs are attached on the interface. */
+  endpointAttached(ep: EndpointAttachment): Promise<boolean>;
+  /** Attaches the socket-LB hooks to a cgroup v2 directory (links pinned). */
+  attachSocketLb(cgroupPath: string): void;
+  detachSocketLb(cgroupPath: string): void;
+  /** Closes fds; pinned maps, programs' attachments and links stay. */
+  close(): void;
+  /** Detaches socket-LB links this node pinned and removes all its pins. */
+  destroy(): void;
+}
+
+function sizeOverrides(s: MapSizes = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  const set = (name: string, v?: number) => { if (v) out[name] = v; };
+  set(SERVICES, s.services);
+  set(BACKENDS, s.backends);
+  set(MATCH_MAP_NAME, s.backends);
+  set(REVNAT, s.revNat);
+  set('ebf_lb4_aff_v1', s.affinity);
+  set(MAGLEV, s.maglev);
+  set(CONNTRACK, s.conntrack);
+  set('ebf_lb4_rsk_v1', s.reverseSocket);
+  return out;
+}
+
+const linkDirName = (cgroupPath: string) => createHash('sha256').update(cgroupPath).digest('hex').slice(0, 16);
+
+/** Loads (or re-opens after a restart) the dataplane of one node. */
+export async function loadDataplane(config: DataplaneConfig): Promise<Dataplane> {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.node)) throw new Error(`invalid node name ${config.node}`);
+  const pinDir = join(config.pinRoot ?? DEFAULT_PIN_ROOT, config.node);
+  const bpfDir = config.bpfDir ?? bpfObjectDir();
+  mkdirSync(pinDir, { recursive: true });
+  const maxEntries = sizeOverrides(config.mapSizes);
+  const objects: BpfObject[] = [];
+  try {
+    for (const name of ['bpf_sock.o', 'bpf_lxc.o']) {
+      const obj = BpfObject.open(join(bpfDir, name), { pinRoot: pinDir, maxEntries });
+      objects.push(obj);
+      await obj.load();
+    }
+    const [sock, lxc] = objects;
+    for (const l of LAYOUTS) assertLayout(l, lxc.btfStruct(l.name));
+    assertLayout(flowEventLayout, lxc.btfStruct(flowEventLayout.name));
+    return makeDataplane(config.node, pinDir, sock, lxc);
+  } catch (err) {
+    for (const o of objects) o.close();
+    throw err;
+  }
+}
+
+function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfObject): Dataplane {
+  const lb: LbMaps = {
+    services: new TypedMap(SERVICES, lxc.map(SERVICES), serviceKeyCodec, serviceValueCodec),
+    backends: new TypedMap(BACKENDS, lxc.map(BACKENDS), u32Codec, backendCodec),
+    revNat: new TypedMap(REVNAT, lxc.map(REVNAT), u32Codec, reverseNatCodec),
+    maglev: new TypedMap(MAGLEV, lxc.map(MAGLEV), u32Codec, maglevCodec),
+    affinityMatch: new TypedMap(MATCH_MAP_NAME, lxc.map(MATCH_MAP_NAME), affinityMatchCodec, u8Codec),
+  };
+  const conntrack = new TypedMap(CONNTRACK, lxc.map(CONNTRACK), ctTupleCodec, ctEntryCodec);
+  const metrics = lxc.map(METRICS);
+  const events = lxc.map(EVENTS);
+  const linkRoot = join(pinDir, 'links');
+  const fromPod = lxc.programFd('ebf_from_pod');
+  const toPod = lxc.programFd('ebf_to_pod');
+
+  const target = (ep: EndpointAttachment) => ({ netns: ep.netns, ifname: ep.ifname });
+  return {
+    node,
+    pinDir,
+    lb,
+    conntrack,
+    metrics,
+    events,
+    async attachEndpoint(ep) {
+      // Egress (reverse NAT) first so replies of a flow the ingress program
+      // translates are always restored.
+      const r = await tcAttach({ ...target(ep), direction: 'egress', progFd: toPod, handle: TC_HANDLE, priority: TC_PRIORITY });
+      await tcAttach({ ...target(ep), direction: 'ingress', progFd: fromPod, handle: TC_HANDLE, priority: TC_PRIORITY });
+      return { ifindex: r.ifindex };
+    },
+    async detachEndpoint(ep) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        try {
+          await tcDetach({ ...target(ep), direction, handle: TC_HANDLE, priority: TC_PRIORITY });
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ENOENT') throw err;
+        }
+      }
+    },
+    async endpointAttached(ep) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        const q = await tcQuery({ ...target(ep), direction, handle: TC_HANDLE, priority: TC_PRIORITY }).catch(() => null);
+        if (!q) return false;
+      }
+      return true;
+    },
+    attachSocketLb(cgroupPath) {
+      const dir = join(linkRoot, linkDirName(cgroupPath));
+      mkdirSync(dir, { recursive: true });
+      for (const [prog, type] of SOCK_PROGRAMS) {
+        cgroupAttach({ cgroupPath, progFd: sock.programFd(prog), attachType: type, pinPath: join(dir, type) });
+      }
+    },
+    detachSocketLb(cgroupPath) {
+      const dir = join(linkRoot, linkDirName(cgroupPath));
+      for (const [, type] of SOCK_PROGRAMS) cgroupDetach(join(dir, type));
+      rmSync(dir, { recursive: true, force: true });
+    },
+    close() {
+      sock.close();
+      lxc.close();
+    },
+    destroy() {
+      if (existsSync(linkRoot)) {
+        for (const d of readdirSync(linkRoot)) {
+          for (const [, type] of SOCK_PROGRAMS) cgroupDetach(join(linkRoot, d, type));
+        }
+      }
+      sock.close();
+      lxc.close();
+      rmSync(pinDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// ebf_events_v1 records: decoder for struct flow_event in bpf/lib/events.h.
+import { packed } from '../layout.js';
+import { numberToIpv4 } from '../ip.js';
+
+export const MAP_NAME = 'ebf_events_v1';
+
+export const EVENT_TYPE = { sockTranslate: 1, tcTranslate: 2, drop: 3 } as const;
+
+export const flowEventLayout = packed('flow_event', [
+  ['ts_ns', 8], ['type', 1], ['dir', 1], ['proto', 1], ['tcp_flags', 1], ['reason', 4], ['ifindex', 4],
+  ['rev_nat_id', 4], ['backend_id', 4], ['saddr', 4], ['daddr', 4], ['orig_daddr', 4],
+  ['sport', 2], ['dport', 2], ['orig_dport', 2], ['pad', 2], ['cookie', 8],
+]);
+
+export interface RawFlowEvent {
+  tsNs: bigint;
+  type: number;
+  dir: 'egress' | 'ingress';
+  proto: number;
+  tcpFlags: number;
+  reason: number;
+  ifindex: number;
+  revNatId: number;
+  backendId: number;
+  saddr: string;
+  daddr: string;
+  origDaddr: string;
+  sport: number;
+  dport: number;
+  origDport: number;
+  cookie: bigint;
+}
+
+export function decodeFlowEvent(b: Buffer): RawFlowEvent {
+  if (b.length < flowEventLayout.size) throw new RangeError(`flow event of ${b.length} bytes`);
+  return {
+    tsNs: b.readBigUInt64LE(0),
+    type: b.readUInt8(8),
+    dir: b.readUInt8(9) === 1 ? 'ingress' : 'egress',
+    proto: b.readUInt8(10),
+    tcpFlags: b.readUInt8(11),
+    reason: b.readInt32LE(12),
+    ifindex: b.readUInt32LE(16),
+    revNatId: b.readUInt32LE(20),
+    backendId: b.readUInt32LE(24),
+    saddr: numberToIpv4(b.readUInt32BE(28)),
+    daddr: numberToIpv4(b.readUInt32BE(32)),
+    origDaddr: numberToIpv4(b.readUInt32BE(36)),
+    sport: b.readUInt16BE(40),
+    dport: b.readUInt16BE(42),
+    origDport: b.readUInt16BE(44),
+    cookie: b.readBigUInt64LE(48),
+  };
+}
