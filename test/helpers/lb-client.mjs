@@ -1,0 +1,90 @@
+// Test client: makes N short TCP exchanges or UDP round trips to HOST:PORT
+// and prints one JSON summary: which backend answered how often, the peer
+// address the application saw, and error codes. Bounded by count and time.
+// usage: node lb-client.mjs tcp|udp|udp-connected HOST PORT COUNT
+//        node lb-client.mjs hold HOST PORT MS   (one connection, a line every 50 ms)
+import net from 'node:net';
+import dgram from 'node:dgram';
+
+const [mode, host, portArg, nArg] = process.argv.slice(2);
+const port = Number(portArg);
+const n = Number(nArg);
+const deadline = Date.now() + 30_000;
+const out = { backends: {}, peers: {}, errors: {}, ok: 0 };
+const count = (o, k) => (o[k] = (o[k] ?? 0) + 1);
+
+function tcpOnce() {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    let data = '';
+    const timer = setTimeout(() => { count(out.errors, 'TIMEOUT'); s.destroy(); resolve(); }, 3000);
+    s.setEncoding('utf8');
+    s.on('connect', () => { count(out.peers, `${s.remoteAddress}:${s.remotePort}`); s.write('hello\n'); });
+    s.on('data', (d) => {
+      data += d;
+      if (data.includes('\n')) {
+        clearTimeout(timer);
+        count(out.backends, data.split(' ')[0]);
+        out.ok++;
+        s.end();
+        resolve();
+      }
+    });
+    s.on('error', (e) => { clearTimeout(timer); count(out.errors, e.code ?? e.message); resolve(); });
+  });
+}
+
+function udpOnce(connected) {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const timer = setTimeout(() => { count(out.errors, 'TIMEOUT'); s.close(); resolve(); }, 2000);
+    s.on('message', (msg, rinfo) => {
+      clearTimeout(timer);
+      count(out.backends, msg.toString().split(' ')[0]);
+      count(out.peers, `${rinfo.address}:${rinfo.port}`);
+      out.ok++;
+      s.close();
+      resolve();
+    });
+    s.on('error', (e) => { clearTimeout(timer); count(out.errors, e.code ?? e.message); s.close(); resolve(); });
+    if (connected) {
+      s.connect(port, host, (err) => {
+        if (err) { clearTimeout(timer); count(out.errors, err.code); s.close(); return resolve(); }
+        s.send('hello');
+      });
+    } else {
+      s.send('hello', port, host);
+    }
+  });
+}
+
+async function hold(ms) {
+  // One long-lived connection: reports which backend answered each line.
+  await new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.setEncoding('utf8');
+    let buf = '';
+    let tick;
+    const stop = setTimeout(() => { clearInterval(tick); s.end(); resolve(); }, ms);
+    s.on('connect', () => { tick = setInterval(() => s.write('ping\n'), 50); process.stdout.write('connected\n'); });
+    s.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        count(out.backends, buf.slice(0, i).split(' ')[0]);
+        out.ok++;
+        buf = buf.slice(i + 1);
+      }
+    });
+    s.on('error', (e) => { clearTimeout(stop); clearInterval(tick); count(out.errors, e.code ?? e.message); resolve(); });
+  });
+}
+
+if (mode === 'hold') await hold(n);
+else {
+  for (let i = 0; i < n && Date.now() < deadline; i++) {
+    if (mode === 'tcp') await tcpOnce();
+    else await udpOnce(mode === 'udp-connected');
+  }
+}
+process.stdout.write(JSON.stringify(out) + '\n');
