@@ -70,6 +70,8 @@ export interface Dataplane {
   readonly conntrack: TypedMap<CtTuple, CtEntry>;
   readonly metrics: BpfMap;
   readonly events: BpfMap;
+  /** The fd of a loaded program by name (for BPF_PROG_TEST_RUN and attach). */
+  programFd(name: string): number;
   /** Attaches ebf_from_pod / ebf_to_pod on a pod's host-side veth. */
   attachEndpoint(ep: EndpointAttachment): Promise<{ ifindex: number }>;
   detachEndpoint(ep: EndpointAttachment): Promise<void>;
@@ -147,6 +149,9 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
     conntrack,
     metrics,
     events,
+    programFd(name) {
+      return lxc.programs().some((p) => p.name === name) ? lxc.programFd(name) : sock.programFd(name);
+    },
     async attachEndpoint(ep) {
       // Egress (reverse NAT) first so replies of a flow the ingress program
       // translates are always restored.
