@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace ebf {
@@ -25,8 +26,15 @@ bool IsPerCpu(uint32_t type) {
   }
 }
 
-// Errors meaning "this map type has no batch op": fall back to a loop.
-bool NoBatchSupport(int err) { return err == EINVAL || err == 524 /*ENOTSUPP*/ || err == EOPNOTSUPP; }
+// True when a failed batch call means "this map type has no batch op", so a
+// per-element loop should take over. The kernel writes back the processed
+// count only when the op exists; an unsupported op leaves it at the request
+// (`n == asked`). n == 0 is also retried per element: the loop then reports
+// the element's own error.
+bool NoBatchSupport(int err, uint32_t n, uint32_t asked) {
+  bool code = err == EINVAL || err == 524 /*ENOTSUPP*/ || err == EOPNOTSUPP;
+  return code && (n == asked || n == 0);
+}
 
 // Runs one batch mutation (update or delete) off the event loop.
 class BatchWorker : public PromiseWorker {
@@ -47,7 +55,7 @@ class BatchWorker : public PromiseWorker {
     uint32_t n = count_;
     int r = count_ ? bpf_map_update_batch(fd_->get(), keys_.data(), values_.data(), &n, &opts) : 0;
     if (r == 0) { done_ = count_; return; }
-    if (!NoBatchSupport(-r) || n != 0) {
+    if (!NoBatchSupport(-r, n, count_)) {
       Fail(-r, "bpf_map_update_batch", "after " + std::to_string(n) + " of " + std::to_string(count_));
       return;
     }
@@ -68,12 +76,12 @@ class BatchWorker : public PromiseWorker {
     while (i < count_) {
       if (batch) {
         LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        uint32_t n = count_ - i;
+        uint32_t asked = count_ - i, n = asked;
         int r = bpf_map_delete_batch(fd_->get(), &keys_[i * keySize_], &n, &opts);
-        if (r == 0) { done_ += count_ - i; return; }
+        if (r == 0) { done_ += asked; return; }
         // The kernel stops at the first failing key; n counts the ones before it.
-        if (-r == ENOENT) { done_ += n; i += n + 1; continue; }
-        if (NoBatchSupport(-r) && n == 0) { batch = false; continue; }
+        if (-r == ENOENT && n < asked) { done_ += n; i += n + 1; continue; }
+        if (NoBatchSupport(-r, n, asked)) { batch = false; continue; }
         Fail(-r, "bpf_map_delete_batch", "at element " + std::to_string(i + n));
         return;
       }
@@ -231,25 +239,64 @@ Napi::Value BpfMap::Keys(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// One bpf_map_lookup_batch sweep; false when the map type has no batch
+// lookup (the caller then iterates with get_next_key).
+bool BpfMap::DumpBatched(Napi::Env env, std::vector<uint8_t>* keys, std::vector<uint8_t>* values,
+                         uint32_t* count) const {
+  size_t vb = ValueBytes();
+  // The resume token is map-type specific (a bucket or an index, at most a key).
+  std::vector<uint8_t> inTok(std::max<size_t>(keySize_, 8)), outTok(inTok.size());
+  uint32_t chunk = std::max<uint32_t>(1, std::min<uint32_t>(maxEntries_, 4096));
+  bool first = true;
+  for (;;) {
+    size_t have = *count;
+    keys->resize((have + chunk) * keySize_);
+    values->resize((have + chunk) * vb);
+    uint32_t n = chunk;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int r = bpf_map_lookup_batch(fd_->get(), first ? nullptr : inTok.data(), outTok.data(),
+                                 keys->data() + have * keySize_, values->data() + have * vb, &n, &opts);
+    if (r < 0 && r != -ENOENT) {
+      if (first && NoBatchSupport(-r, n, chunk)) return false;
+      // A hash bucket larger than the chunk cannot be returned in pieces.
+      if (r == -ENOSPC && chunk < (1u << 24)) { chunk *= 2; continue; }
+      ThrowErrno(env, -r, "bpf_map_lookup_batch", name_);
+    }
+    *count += n;
+    if (r == -ENOENT) break;
+    inTok.swap(outTok);
+    first = false;
+  }
+  keys->resize(*count * keySize_);
+  values->resize(*count * vb);
+  return true;
+}
+
 Napi::Value BpfMap::Dump(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int f = fd(env);
   size_t vb = ValueBytes();
-  std::vector<uint8_t> keys, values, cur(keySize_), next(keySize_), val(vb);
-  const void* prev = nullptr;
+  std::vector<uint8_t> keys, values;
   uint32_t n = 0;
-  for (;;) {
-    int r = bpf_map_get_next_key(f, prev, next.data());
-    if (r == -ENOENT) break;
-    if (r < 0) ThrowErrno(env, -r, "bpf_map_get_next_key", name_);
-    cur.swap(next);
-    prev = cur.data();
-    r = bpf_map_lookup_elem(f, cur.data(), val.data());
-    if (r == -ENOENT) continue;  // deleted between the two calls
-    if (r < 0) ThrowErrno(env, -r, "bpf_map_lookup_elem", name_);
-    keys.insert(keys.end(), cur.begin(), cur.end());
-    values.insert(values.end(), val.begin(), val.end());
-    n++;
+  if (!DumpBatched(env, &keys, &values, &n)) {
+    keys.clear();
+    values.clear();
+    n = 0;
+    std::vector<uint8_t> cur(keySize_), next(keySize_), val(vb);
+    const void* prev = nullptr;
+    for (;;) {
+      int r = bpf_map_get_next_key(f, prev, next.data());
+      if (r == -ENOENT) break;
+      if (r < 0) ThrowErrno(env, -r, "bpf_map_get_next_key", name_);
+      cur.swap(next);
+      prev = cur.data();
+      r = bpf_map_lookup_elem(f, cur.data(), val.data());
+      if (r == -ENOENT) continue;  // deleted between the two calls
+      if (r < 0) ThrowErrno(env, -r, "bpf_map_lookup_elem", name_);
+      keys.insert(keys.end(), cur.begin(), cur.end());
+      values.insert(values.end(), val.begin(), val.end());
+      n++;
+    }
   }
   Napi::Object o = Napi::Object::New(env);
   o.Set("keys", Napi::Buffer<uint8_t>::Copy(env, keys.data(), keys.size()));

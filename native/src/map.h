@@ -39,6 +39,8 @@ class BpfMap : public Napi::ObjectWrap<BpfMap> {
   void CheckKey(Napi::Env env, size_t len) const;
   // Bytes a lookup returns: value_size, or per-CPU stride x possible CPUs.
   size_t ValueBytes() const;
+  bool DumpBatched(Napi::Env env, std::vector<uint8_t>* keys, std::vector<uint8_t>* values,
+                   uint32_t* count) const;
 
   std::shared_ptr<Fd> fd_;
   uint32_t type_ = 0, keySize_ = 0, valueSize_ = 0, maxEntries_ = 0;

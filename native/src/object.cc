@@ -104,6 +104,8 @@ Napi::Value BpfObject::Open(const Napi::CallbackInfo& info) {
 
 bpf_object* BpfObject::obj(Napi::Env env, bool mustBeLoaded) const {
   if (!holder_) throw Napi::Error::New(env, "BpfObject " + path_ + " is closed");
+  // libbpf objects are not thread-safe: nothing touches one while it loads.
+  if (holder_->loading) throw Napi::Error::New(env, "BpfObject " + path_ + " is loading");
   if (mustBeLoaded && !holder_->loaded) throw Napi::Error::New(env, "BpfObject " + path_ + " is not loaded");
   return holder_->obj;
 }
@@ -111,7 +113,7 @@ bpf_object* BpfObject::obj(Napi::Env env, bool mustBeLoaded) const {
 Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   obj(env, false);
-  if (holder_->loading || holder_->loaded) throw Napi::Error::New(env, "BpfObject " + path_ + " is already loaded");
+  if (holder_->loaded) throw Napi::Error::New(env, "BpfObject " + path_ + " is already loaded");
   holder_->loading = true;
   auto* w = new LoadWorker(env, holder_, path_);
   Napi::Promise p = w->Promise();

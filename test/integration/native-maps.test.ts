@@ -149,6 +149,24 @@ describe.skipIf(!isRoot)('native maps', () => {
       m.update(u32(3), w);
       expect(m.lookup(u32(3))).toEqual(w);
       expect(() => m.update(u32(3), Buffer.alloc(8))).toThrow(RangeError);
+      const d = m.dump();
+      expect([d.count, d.keys.length, d.values.length]).toEqual([4, 16, 4 * 8 * ncpu]);
+      expect(d.values.subarray(3 * 8 * ncpu)).toEqual(w);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('falls back to per-element calls where a map type has no batch op', async () => {
+    // Arrays have no batch delete; the per-element fallback then reports
+    // the element's own error (array slots cannot be deleted).
+    const m = obj.map('ebft_pcpu');
+    try {
+      const err = await m.deleteBatch(keysOf(0, 2)).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isNativeError(err) && [err.code, err.syscall]).toEqual(['EINVAL', 'bpf_map_delete_elem']);
     } finally {
       m.close();
     }

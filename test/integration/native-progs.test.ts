@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfObject, RingBuffer, isNativeError, numPossibleCpus, progTestRun } from '../../src/dataplane/native.js';
+import { BpfObject, RingBuffer, isNativeError, nativeAddonPath, numPossibleCpus, progTestRun } from '../../src/dataplane/native.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('native-progs: skipped, needs root for BPF');
@@ -118,6 +118,39 @@ describe.skipIf(!isRoot)('native programs', () => {
     }
     expect(rb.stats().delivered).toBe(500);
     rb.close(); // idempotent
+  });
+
+  it('counts records dropped while the JS queue is full instead of blocking', async () => {
+    const events = obj.map('ebft_events');
+    let got = 0;
+    const rb = new RingBuffer(events.fd, (recs) => (got += recs.length), { maxBatch: 1 });
+    events.close();
+    try {
+      progTestRun(obj.programFd('ebft_tc_count'), { data: udpPacket(1), repeat: 1000 });
+      // Keep the JS thread busy: the poll thread must not wait for it, so
+      // one-record batches overflow the bounded queue and are counted.
+      const until = Date.now() + 500;
+      while (Date.now() < until) {
+        // spin
+      }
+      await waitFor(() => rb.stats().delivered + rb.stats().droppedInAddon === 1000);
+      await waitFor(() => got === rb.stats().delivered);
+      expect(rb.stats().droppedInAddon).toBeGreaterThan(0);
+      expect(rb.stats().delivered).toBeGreaterThan(0);
+    } finally {
+      rb.close();
+    }
+  });
+
+  it('does not keep the process alive with an open ring buffer', () => {
+    const script = `
+      const n = require(${JSON.stringify(nativeAddonPath())});
+      const o = n.BpfObject.open(${JSON.stringify(OBJ)}, { pinRoot: ${JSON.stringify(root)} });
+      o.load().then(() => { new n.RingBuffer(o.map('ebft_events').fd, () => {}); console.log('started'); });`;
+    const t0 = Date.now();
+    const out = execFileSync(process.execPath, ['-e', script], { timeout: 10_000 }).toString();
+    expect(out.trim()).toBe('started');
+    expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
   it('rejects a bad program fd with EBADF or EINVAL', () => {
