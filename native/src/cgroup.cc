@@ -30,6 +30,15 @@ std::string Dirname(const std::string& p) {
   return i == std::string::npos || i == 0 ? "/" : p.substr(0, i);
 }
 
+// A cgroup link whose cgroup is gone or that was detached reports cgroup id 0.
+bool DefunctLink(int fd) {
+  struct bpf_link_info li;
+  memset(&li, 0, sizeof li);
+  uint32_t len = sizeof li;
+  return bpf_obj_get_info_by_fd(fd, &li, &len) == 0 && li.type == BPF_LINK_TYPE_CGROUP &&
+         li.cgroup.cgroup_id == 0;
+}
+
 }  // namespace
 
 Napi::Value CgroupAttach(const Napi::CallbackInfo& info) {
@@ -46,6 +55,12 @@ Napi::Value CgroupAttach(const Napi::CallbackInfo& info) {
   if (stat(cgPath.c_str(), &st) != 0) ThrowErrno(env, errno, "stat", cgPath);
 
   int linkFd = bpf_obj_get(pinPath.c_str());
+  if (linkFd >= 0 && DefunctLink(linkFd)) {
+    // Detached by someone else but still pinned: replace it with a live one.
+    close(linkFd);
+    if (unlink(pinPath.c_str()) != 0) ThrowErrno(env, errno, "unlink", pinPath);
+    linkFd = -ENOENT;
+  }
   if (linkFd >= 0) {
     Fd link(linkFd);
     // Refuse to retarget a pin that belongs to another cgroup or hook.

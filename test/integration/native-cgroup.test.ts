@@ -114,6 +114,22 @@ describe.skipIf(!isRoot || !existsSync(join(CG2, 'cgroup.procs')))('native cgrou
     expect(attached(child)).toEqual([]);
   });
 
+  it('replaces a pinned link that was detached behind its back', async () => {
+    const { obj, fd } = await loadConnect4();
+    try {
+      cgroupAttach({ cgroupPath: cg, progFd: fd, attachType: 'connect4', pinPath: pin });
+      execFileSync('bpftool', ['link', 'detach', 'pinned', pin]);
+      expect(attached(cg)).toEqual([]);
+      expect(existsSync(pin)).toBe(true);
+      cgroupAttach({ cgroupPath: cg, progFd: fd, attachType: 'connect4', pinPath: pin });
+      expect(attached(cg)).toHaveLength(1);
+      expect(cgroupDetach(pin)).toBe(true);
+      expect(attached(cg)).toEqual([]);
+    } finally {
+      obj.close();
+    }
+  });
+
   it('reports errno-carrying errors', async () => {
     const { obj, fd } = await loadConnect4();
     try {

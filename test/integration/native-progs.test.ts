@@ -2,7 +2,8 @@
 // Ethernet+IPv4+UDP packet, its per-CPU counter, and ring buffer delivery.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, RingBuffer, isNativeError, nativeAddonPath, numPossibleCpus, progTestRun } from '../../src/dataplane/native.js';
@@ -151,6 +152,35 @@ describe.skipIf(!isRoot)('native programs', () => {
     const out = execFileSync(process.execPath, ['-e', script], { timeout: 10_000 }).toString();
     expect(out.trim()).toBe('started');
     expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('fails a verifier rejection with the verifier log in the message', async () => {
+    // Built here so the repository carries no object that cannot load.
+    const dir = mkdtempSync(join(tmpdir(), 'ebft-bad-'));
+    try {
+      writeFileSync(
+        join(dir, 'bad.c'),
+        '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n' +
+          'SEC("tc") int ebft_bad(struct __sk_buff *skb) { return ((char *)(long)skb->data)[100]; }\n' +
+          'char LICENSE[] SEC("license") = "GPL";\n',
+      );
+      const arch = `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+      execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-I', arch, '-c', join(dir, 'bad.c'), '-o', join(dir, 'bad.o')]);
+      const bad = BpfObject.open(join(dir, 'bad.o'), { pinRoot: join(root, 'bad') });
+      try {
+        const err = await bad.load().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(isNativeError(err) && [err.code, err.syscall]).toEqual(['EACCES', 'bpf_object__load']);
+        expect((err as Error).message).toMatch(/^bpf_object__load: Permission denied \(/);
+        expect((err as Error).message).toContain('invalid access to packet');
+      } finally {
+        bad.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a bad program fd with EBADF or EINVAL', () => {
