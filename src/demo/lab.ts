@@ -1,31 +1,26 @@
-// A node namespace with a client pod and three backend pods, the eBPF
-// dataplane loaded with pins under a test-only bpffs dir, tc programs on
-// every pod veth and socket LB on a test-only cgroup. Used by the LB
-// integration tests; teardown() removes everything it made.
+// A load-balancing lab: a node namespace with a client pod and backend pods,
+// the eBPF dataplane loaded with pins under its own bpffs dir, tc programs
+// on every pod veth, socket LB on its own cgroup and a probe server in each
+// backend. Used by `ebbflow demo lb` and the LB integration tests;
+// teardown() removes everything it made.
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadDataplane, type Dataplane } from '../../src/dataplane/loader.js';
-import { ServiceTable } from '../../src/dataplane/service-table.js';
-import type { EndpointSliceShape, ServiceShape } from '../../src/dataplane/lb-model.js';
+import { loadDataplane, type Dataplane } from '../dataplane/loader.js';
+import { probeScript, type ProbeResult } from './probes.js';
+import { ServiceTable } from '../dataplane/service-table.js';
+import type { EndpointSliceShape, ServiceShape } from '../dataplane/lb-model.js';
 import {
   CGROUP2_ROOT, cleanupStale, createCgroup, createPodNetwork, netnsPath, removeCgroup, spawnInNetns,
   type NetnsProcess, type PodNetwork,
-} from '../../src/netns/index.js';
+} from '../netns/index.js';
 
-export const HELPERS = fileURLToPath(new URL('.', import.meta.url));
 export const BACKENDS = ['be1', 'be2', 'be3'] as const;
 export const BACKEND_PORT = 8080;
 
-export interface ClientResult {
-  backends: Record<string, number>;
-  peers: Record<string, number>;
-  errors: Record<string, number>;
-  ok: number;
-}
+export type ClientResult = ProbeResult;
 
-export interface LbFixture {
+export interface LbLab {
   net: PodNetwork;
   dp: Dataplane;
   table: ServiceTable;
@@ -40,7 +35,7 @@ export interface LbFixture {
 
 export function service(name: string, vip: string, extra: Partial<ServiceShape['spec']> = {}, annotations?: Record<string, string>): ServiceShape {
   return {
-    metadata: { name, namespace: 'test', annotations },
+    metadata: { name, namespace: 'default', annotations },
     spec: {
       clusterIP: vip,
       ports: [{ name: 'tcp', port: 80, protocol: 'TCP' }, { name: 'udp', port: 53, protocol: 'UDP' }],
@@ -51,7 +46,7 @@ export function service(name: string, vip: string, extra: Partial<ServiceShape['
 
 export function slice(svc: string, endpoints: { ip: string; ready?: boolean; serving?: boolean; terminating?: boolean }[]): EndpointSliceShape {
   return {
-    metadata: { name: `${svc}-x`, namespace: 'test', labels: { 'kubernetes.io/service-name': svc } },
+    metadata: { name: `${svc}-x`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
     addressType: 'IPv4',
     endpoints: endpoints.map((e) => ({
       addresses: [e.ip],
@@ -69,12 +64,26 @@ async function waitFor(proc: NetnsProcess, text: string, ms: number): Promise<vo
   }
 }
 
-export async function createLbFixture(prefix: string): Promise<LbFixture> {
+export interface LbLabOptions {
+  /** Namespace prefix; namespaces are <prefix>-node, <prefix>-client, <prefix>-<backend>. */
+  prefix: string;
+  backends?: readonly string[];
+  /** First three octets of the pod addresses, default 10.200.0. */
+  podNet?: string;
+  /** bpffs directory for the lab's pins; default /sys/fs/bpf/ebbflow/lab-<prefix>-<random>. */
+  pinRoot?: string;
+}
+
+/** Builds the lab; on any failure removes what it made before rethrowing. */
+export async function createLbLab(opts: LbLabOptions): Promise<LbLab> {
+  const { prefix } = opts;
+  const backends = opts.backends ?? BACKENDS;
+  const podNet = opts.podNet ?? '10.200.0';
   await cleanupStale(prefix);
   const id = randomBytes(3).toString('hex');
-  const pinRoot = `/sys/fs/bpf/ebbflow/test-${prefix}-${id}`;
-  const cgroup = join(CGROUP2_ROOT, `ebbflow-test-${prefix}-${id}`);
-  const pods = [{ name: 'client', ip: '10.200.0.10' }, ...BACKENDS.map((b, i) => ({ name: b, ip: `10.200.0.${11 + i}` }))];
+  const pinRoot = opts.pinRoot ?? `/sys/fs/bpf/ebbflow/lab-${prefix}-${id}`;
+  const cgroup = join(CGROUP2_ROOT, `ebbflow-lab-${prefix}-${id}`);
+  const pods = [{ name: 'client', ip: `${podNet}.10` }, ...backends.map((b, i) => ({ name: b, ip: `${podNet}.${11 + i}` }))];
   const net = await createPodNetwork({ prefix, pods });
   const servers: NetnsProcess[] = [];
   let dp: Dataplane | undefined;
@@ -91,9 +100,9 @@ export async function createLbFixture(prefix: string): Promise<LbFixture> {
     dp = await loadDataplane({ node: 'node', pinRoot });
     for (const p of net.pods) await dp.attachEndpoint({ netns: netnsPath(net.nodeNs), ifname: p.hostIf });
     dp.attachSocketLb(cgroup);
-    for (const b of BACKENDS) {
+    for (const b of backends) {
       const pod = net.pods.find((p) => p.name === b)!;
-      servers.push(spawnInNetns(pod.ns, process.execPath, [join(HELPERS, 'lb-server.mjs'), b, String(BACKEND_PORT)]));
+      servers.push(spawnInNetns(pod.ns, process.execPath, [probeScript('server'), b, String(BACKEND_PORT)]));
     }
     await Promise.all(servers.map((s) => waitFor(s, 'ready', 10_000)));
   } catch (err) {
@@ -102,7 +111,7 @@ export async function createLbFixture(prefix: string): Promise<LbFixture> {
   }
   const clientNs = net.pods.find((p) => p.name === 'client')!.ns;
   const runClient = (args: string[], socketLb: boolean) =>
-    spawnInNetns(clientNs, process.execPath, [join(HELPERS, 'lb-client.mjs'), ...args], socketLb ? { cgroup } : {});
+    spawnInNetns(clientNs, process.execPath, [probeScript('client'), ...args], socketLb ? { cgroup } : {});
   const parse = async (p: NetnsProcess): Promise<ClientResult> => {
     const st = await p.wait();
     if (st.code !== 0) throw new Error(`client failed (${st.code}): ${st.stderr}`);

@@ -1,8 +1,8 @@
 // Test client: makes N short TCP exchanges or UDP round trips to HOST:PORT
 // and prints one JSON summary: which backend answered how often, the peer
 // address the application saw, and error codes. Bounded by count and time.
-// usage: node lb-client.mjs tcp|udp|udp-connected HOST PORT COUNT
-//        node lb-client.mjs hold HOST PORT MS   (one connection, a line every 50 ms)
+// usage: node probe-client.mjs tcp|udp|udp-connected HOST PORT COUNT
+//        node probe-client.mjs hold HOST PORT MS   (one connection, a line every 50 ms)
 import net from 'node:net';
 import dgram from 'node:dgram';
 

@@ -1,6 +1,6 @@
 // Test backend: answers every TCP line and every UDP datagram with its
 // name, so a client can tell which backend it reached. Runs until killed.
-// usage: node lb-server.mjs NAME PORT
+// usage: node probe-server.mjs NAME PORT
 import net from 'node:net';
 import dgram from 'node:dgram';
 

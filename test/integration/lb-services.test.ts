@@ -3,18 +3,18 @@
 // LB cgroup) and tc-level LB (client outside it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, readCounter } from '../../src/dataplane/maps/metrics.js';
-import { BACKENDS, createLbFixture, service, slice, type LbFixture } from '../helpers/lb-fixture.js';
+import { BACKENDS, createLbLab, service, slice, type LbLab } from '../../src/demo/lab.js';
 
 const root = process.getuid?.() === 0;
 if (!root) console.log('lb-services: skipped, needs root for namespaces and BPF');
 
 describe.skipIf(!root)('service load balancing', () => {
-  let fx: LbFixture;
+  let fx: LbLab;
   const VIP = '10.96.0.10';
   const all = () => BACKENDS.map((b) => ({ ip: fx.ip(b) }));
 
   beforeAll(async () => {
-    fx = await createLbFixture('ebft-lb');
+    fx = await createLbLab({ prefix: 'ebft-lb' });
     await fx.table.fullSync([service('web', VIP)], [slice('web', all())]);
   }, 60_000);
 

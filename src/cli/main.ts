@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// The ebbflow command: dispatches to one file per subcommand.
+import { runDemo } from './demo.js';
+import { runLb } from './lb.js';
+
+const HELP = `ebbflow — a small Kubernetes distribution with an eBPF dataplane
+
+usage: ebbflow <command> [flags]
+
+commands:
+  demo lb     Service load balancing across network namespaces, with real traffic
+  lb          run the eBPF load balancer from a file (apply | status | down)
+  server      the API server (see ebbflow server --help)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'demo':
+      return runDemo(rest);
+    case 'lb':
+      return runLb(rest);
+    case 'server': {
+      // Loaded lazily: the API server pulls in its own dependencies.
+      const spec = './server.js';
+      const mod = (await import(spec).catch(() => null)) as { runServer?: (a: string[]) => Promise<void> } | null;
+      if (!mod?.runServer) {
+        process.stderr.write('ebbflow server is not available in this build\n');
+        return 1;
+      }
+      await mod.runServer(rest);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`ebbflow: unknown command "${cmd}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error & { code?: string }) => {
+    // Expected failures carry a stable code and a message meant for users.
+    process.stderr.write(`ebbflow: ${err.message}${err.code ? ` (${err.code})` : ''}\n`);
+    process.exit(1);
+  },
+);
