@@ -219,7 +219,10 @@ function closedError(what: string): Error {
   return new Error(`${what} is closed`);
 }
 
-/** An open BPF map fd: a pinned map or a map of a loaded BpfObject. */
+/**
+ * An open BPF map fd: a pinned map or a map of a loaded BpfObject.
+ * Promise-returning methods are async so argument errors reject instead of throwing.
+ */
 export class BpfMap {
   #m: NativeBpfMap | null;
   readonly keySize: number;
@@ -360,7 +363,18 @@ export class RingBuffer {
   #last: RingBufferStats = { delivered: 0, droppedInAddon: 0 };
 
   constructor(mapFd: number, onBatch: (records: Buffer[]) => void, opts?: { maxBatch?: number }) {
-    this.#r = new (native().RingBuffer)(mapFd, onBatch, opts);
+    // Node-API swallows exceptions thrown from thread-safe callbacks (only a
+    // deprecation warning): rethrow them on the next tick as uncaught errors.
+    const deliver = (records: Buffer[]): void => {
+      try {
+        onBatch(records);
+      } catch (e) {
+        process.nextTick(() => {
+          throw e;
+        });
+      }
+    };
+    this.#r = new (native().RingBuffer)(mapFd, deliver, opts);
   }
 
   /** Records handed to JS, and records dropped because the JS queue was full. */
@@ -407,7 +421,10 @@ export function cgroupDetach(pinPath: string): boolean {
 export function progTestRun(progFd: number, opts: TestRunOptions): TestRunResult {
   return native().progTestRun(progFd, opts);
 }
-/** Runs fn synchronously with the calling thread inside the netns at netnsPath, always switching back. */
+/**
+ * Runs fn synchronously with the calling thread inside the netns at netnsPath, always switching back.
+ * Only fn's synchronous part runs there (sockets it creates stay in that namespace); keep it short.
+ */
 export function withNetns<T>(netnsPath: string, fn: () => T): T {
   return native().withNetns(netnsPath, fn);
 }
