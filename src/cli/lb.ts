@@ -43,6 +43,8 @@ export async function runLb(argv: string[]): Promise<number> {
       return 0;
     }
     // Stay up: SIGHUP re-reads the file, SIGTERM/SIGINT leave the dataplane in place and exit.
+    // Signal handlers alone do not keep Node's event loop alive.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     await new Promise<void>((resolve) => {
       process.on('SIGHUP', () => {
         h.resync().then(
@@ -53,6 +55,7 @@ export async function runLb(argv: string[]): Promise<number> {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
+    clearInterval(keepAlive);
     h.stop();
     return 0;
   }

@@ -72,6 +72,8 @@ export interface LbLabOptions {
   podNet?: string;
   /** bpffs directory for the lab's pins; default /sys/fs/bpf/ebbflow/lab-<prefix>-<random>. */
   pinRoot?: string;
+  /** false: load no dataplane in this process (another process drives it). */
+  dataplane?: boolean;
 }
 
 /** Builds the lab; on any failure removes what it made before rethrowing. */
@@ -91,15 +93,18 @@ export async function createLbLab(opts: LbLabOptions): Promise<LbLab> {
     for (const s of servers) s.kill('SIGKILL');
     await Promise.all(servers.map((s) => s.wait()));
     if (dp) dp.destroy();
+    // Unpinning a cgroup link detaches it, also when another process made it.
+    if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true, force: true });
     await net.destroy();
     await removeCgroup(cgroup);
-    if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true, force: true });
   };
   try {
     await createCgroup(cgroup);
-    dp = await loadDataplane({ node: 'node', pinRoot });
-    for (const p of net.pods) await dp.attachEndpoint({ netns: netnsPath(net.nodeNs), ifname: p.hostIf });
-    dp.attachSocketLb(cgroup);
+    if (opts.dataplane !== false) {
+      dp = await loadDataplane({ node: 'node', pinRoot });
+      for (const p of net.pods) await dp.attachEndpoint({ netns: netnsPath(net.nodeNs), ifname: p.hostIf });
+      dp.attachSocketLb(cgroup);
+    }
     for (const b of backends) {
       const pod = net.pods.find((p) => p.name === b)!;
       servers.push(spawnInNetns(pod.ns, process.execPath, [probeScript('server'), b, String(BACKEND_PORT)]));
@@ -109,6 +114,7 @@ export async function createLbLab(opts: LbLabOptions): Promise<LbLab> {
     await teardown();
     throw err;
   }
+  const table = dp ? ServiceTable.restore(dp.lb) : undefined;
   const clientNs = net.pods.find((p) => p.name === 'client')!.ns;
   const runClient = (args: string[], socketLb: boolean) =>
     spawnInNetns(clientNs, process.execPath, [probeScript('client'), ...args], socketLb ? { cgroup } : {});
@@ -119,8 +125,14 @@ export async function createLbLab(opts: LbLabOptions): Promise<LbLab> {
   };
   return {
     net,
-    dp: dp!,
-    table: ServiceTable.restore(dp!.lb),
+    get dp(): Dataplane {
+      if (!dp) throw new Error('this lab runs without an in-process dataplane');
+      return dp;
+    },
+    get table(): ServiceTable {
+      if (!table) throw new Error('this lab runs without an in-process dataplane');
+      return table;
+    },
     cgroup,
     pinRoot,
     ip: (pod) => net.pods.find((p) => p.name === pod)!.ip,
