@@ -2,7 +2,7 @@
 // non-workload kinds.
 import type { ServiceSpec } from './core.js';
 import type { KubeObject, LabelSelector } from './meta.js';
-import { isDNS1123Subdomain, isQualifiedName } from './names.js';
+import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName } from './names.js';
 import { Errors, validateIntOrPercent, validateLabelSelector, validateLabels, validateNonNegative, validatePort, validatePortName, validateProtocol } from './validation.js';
 
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -29,7 +29,7 @@ export function validateService(errs: Errors, o: KubeObject): void {
     const f = `spec.ports[${i}]`;
     if (ports.length > 1 && !p.name) errs.required(`${f}.name`);
     if (p.name) {
-      validatePortName(errs, `${f}.name`, p.name);
+      if (!isDNS1123Label(p.name)) errs.invalid(`${f}.name`, p.name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character");
       if (names.has(p.name)) errs.duplicate(`${f}.name`, p.name);
       names.add(p.name);
     }
@@ -40,7 +40,7 @@ export function validateService(errs: Errors, o: KubeObject): void {
     seen.add(key);
     if (typeof p.targetPort === 'number') validatePort(errs, `${f}.targetPort`, p.targetPort);
     else if (typeof p.targetPort === 'string') validatePortName(errs, `${f}.targetPort`, p.targetPort);
-    if (p.nodePort !== undefined) {
+    if (p.nodePort) {
       if (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer') errs.forbidden(`${f}.nodePort`, 'may not be used when `type` is \'ClusterIP\'');
       else validatePort(errs, `${f}.nodePort`, p.nodePort);
     }

@@ -1,0 +1,30 @@
+// Typed configuration of the API server, built by src/cli/server.ts or tests.
+import type { Logger } from '../log/logger.js';
+import type { DatastoreConfig } from '../store/index.js';
+
+export interface ApiServerConfig {
+  /** Directory for PKI, kubeconfig and (by default) the SQLite database. */
+  dataDir: string;
+  /** Address to listen on; only loopback is expected in tests. */
+  bind: string;
+  /** TCP port; 0 picks a free one (the handle reports the real port). */
+  port: number;
+  /** Datastore; defaults to sqlite at DATA_DIR/state.db. */
+  datastore?: DatastoreConfig;
+  /** Extra bearer tokens (token -> user). An admin token is also generated in DATA_DIR/admin-token. */
+  tokens?: Record<string, { user: string; groups: string[] }>;
+  /** Interval between watch bookmarks (ms). */
+  bookmarkIntervalMs?: number;
+  /** Compact history older than this many revisions, checked every compactIntervalMs. */
+  compactRetainRevisions?: number;
+  compactIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface ApiServerHandle {
+  /** The bound port (useful with port 0). */
+  port: number;
+  url: string;
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}

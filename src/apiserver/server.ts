@@ -1,0 +1,169 @@
+// The API server: TLS listener, authentication, routing to discovery,
+// OpenAPI and REST handlers, default namespaces, compaction, clean stop.
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { createRegistry, type Registry } from '../api/registry.js';
+import { createLogger, forComponent, type Logger } from '../log/logger.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { createAuthenticator } from './authn.js';
+import { ensurePki, writeKubeconfig } from './certs.js';
+import type { ApiServerConfig, ApiServerHandle } from './config.js';
+import { aggregated, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
+import { ApiError, asApiError, errors } from './errors.js';
+import { sendError, sendJson, sendText } from './http.js';
+import { Objects } from './objects.js';
+import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.js';
+import { handleResource, parseResourcePath, type RestContext } from './rest.js';
+
+export type { ApiServerConfig, ApiServerHandle } from './config.js';
+
+export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-ebbflow', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'node', compiler: 'tsc', platform: `${process.platform}/${process.arch}` };
+
+const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const ANONYMOUS_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+async function bootstrap(objects: Objects, registry: Registry): Promise<void> {
+  const nsInfo = registry.byPlural('', 'v1', 'namespaces')!;
+  for (const name of DEFAULT_NAMESPACES) {
+    try {
+      await objects.create(nsInfo, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { dryRun: false, fieldManager: 'ebbflow-apiserver', fieldValidation: 'Strict', warnings: [] });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+    }
+  }
+}
+
+/** Starts the API server; resolves once it is listening and the kubeconfig is written. */
+export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
+  const log: Logger = forComponent(config.logger ?? createLogger(), 'apiserver');
+  mkdirSync(config.dataDir, { recursive: true });
+  const pki = await ensurePki(config.dataDir, config.bind);
+  const store: Store = await openStore(config.datastore ?? { kind: 'sqlite', path: join(config.dataDir, 'state.db') });
+  const registry = createRegistry();
+  const objects = new Objects(store);
+  await bootstrap(objects, registry);
+
+  const open = new Set<() => void>();
+  const ctx: RestContext = {
+    registry,
+    store,
+    objects,
+    watch: {
+      store,
+      objects,
+      bookmarkIntervalMs: config.bookmarkIntervalMs ?? 60_000,
+      track(end) {
+        open.add(end);
+        return () => open.delete(end);
+      },
+    },
+  };
+  const authn = createAuthenticator({ [pki.adminToken]: { name: 'admin', groups: ['system:masters'] }, ...(config.tokens ? Object.fromEntries(Object.entries(config.tokens).map(([t, u]) => [t, { name: u.user, groups: u.groups }])) : {}) });
+  let address = `${config.bind}:${config.port}`;
+  const v3hash = String(Date.now());
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const q = url.searchParams;
+    if (!ANONYMOUS_PATHS.has(path) && !authn.authenticate(req)) throw errors.unauthorized();
+    const method = req.method ?? 'GET';
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') return sendText(res, 200, 'ok');
+    if (path === '/version') return sendJson(res, 200, KUBE_VERSION);
+    if (method === 'GET') {
+      const accept = req.headers.accept ?? '';
+      if (path === '/') return sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version', ...[...registry.groups()].filter(([g]) => g).flatMap(([g, vs]) => [`/apis/${g}`, ...vs.map((v) => `/apis/${g}/${v}`)])] });
+      if (path === '/api' || path === '/apis') {
+        const agg = wantsAggregated(accept);
+        if (agg) return sendJson(res, 200, aggregated(registry, path === '/api', agg), `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`);
+        return sendJson(res, 200, path === '/api' ? apiVersions(address) : apiGroupList(registry));
+      }
+      if (path === '/api/v1') return sendJson(res, 200, apiResourceList(registry, '', 'v1'));
+      const g = path.match(/^\/apis\/([^/]+)$/);
+      if (g) {
+        const doc = apiGroup(registry, g[1]);
+        if (!doc) throw errors.noRoute();
+        return sendJson(res, 200, doc);
+      }
+      const gv = path.match(/^\/apis\/([^/]+)\/([^/]+)$/);
+      if (gv) {
+        const doc = apiResourceList(registry, gv[1], gv[2]);
+        if (!doc) throw errors.noRoute();
+        return sendJson(res, 200, doc);
+      }
+      if (path === '/openapi/v2') return sendJson(res, 200, openApiV2(registry, KUBE_VERSION.gitVersion));
+      if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index(registry, v3hash));
+      if (path.startsWith('/openapi/v3/')) {
+        const doc = openApiV3Doc(registry, path.slice('/openapi/v3/'.length), KUBE_VERSION.gitVersion);
+        if (!doc) throw errors.noRoute();
+        return sendJson(res, 200, doc);
+      }
+    }
+    const rr = parseResourcePath(path.split('/').slice(1).map(decodeURIComponent));
+    if (!rr) throw errors.noRoute();
+    if (rr.group === '' && rr.version !== 'v1') throw errors.noRoute();
+    return handleResource(ctx, rr, req, res, q);
+  }
+
+  const server: Server = createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      const apiErr = asApiError(err);
+      if (apiErr.status >= 500) log.error({ err, method: req.method, url: req.url }, 'request failed');
+      if (!res.headersSent && !req.complete) {
+        // Drain the unread body so the connection stays usable.
+        req.resume();
+      }
+      sendError(res, apiErr);
+    });
+  });
+  server.on('tlsClientError', () => undefined);
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.bind.includes(':') ? `[${config.bind}]` : config.bind;
+  address = `${host}:${port}`;
+  const url = `https://${address}`;
+  const kubeconfigPath = writeKubeconfig(config.dataDir, pki, url);
+
+  let compactTimer: NodeJS.Timeout | undefined;
+  if (config.compactRetainRevisions) {
+    const retain = config.compactRetainRevisions;
+    compactTimer = setInterval(() => {
+      store
+        .currentRevision()
+        .then((rev) => (rev - retain > 0 ? store.compact(rev - retain) : undefined))
+        .catch((err: unknown) => log.warn({ err }, 'compaction failed'));
+    }, config.compactIntervalMs ?? 60_000);
+    compactTimer.unref();
+  }
+  log.info({ url, kubeconfigPath }, 'api server listening');
+
+  let stopped = false;
+  return {
+    port,
+    url,
+    kubeconfigPath,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(compactTimer);
+      for (const end of [...open]) end();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}
