@@ -1,0 +1,52 @@
+// `ebbflow server`: turns flags into an ApiServerConfig and runs the API
+// server until SIGTERM/SIGINT.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { start, type ApiServerConfig } from '../apiserver/server.js';
+import { createLogger } from '../log/logger.js';
+import { parseDatastore } from '../store/index.js';
+
+export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--log-level LEVEL]`;
+
+/** Parses server flags into a typed config (throws Error with a usage message on bad input). */
+export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string', default: '/var/lib/ebbflow/server' },
+      bind: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '6443' },
+      datastore: { type: 'string' },
+      'log-level': { type: 'string', default: 'warn' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port}: not a port number\n${SERVER_USAGE}`);
+  const dataDir = values['data-dir'] as string;
+  const datastore = parseDatastore((values.datastore as string | undefined) ?? `sqlite://${join(dataDir, 'state.db')}`);
+  const logLevel = values['log-level'] as string;
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`--log-level ${logLevel}: unknown level\n${SERVER_USAGE}`);
+  return { dataDir, bind: values.bind as string, port, datastore, logLevel };
+}
+
+/** Runs the API server from CLI flags; resolves after a clean stop on SIGTERM/SIGINT. */
+export async function runServer(argv: string[]): Promise<void> {
+  const { logLevel, ...config } = parseServerFlags(argv);
+  const logger = createLogger({ level: logLevel as 'warn' });
+  const handle = await start({ ...config, logger });
+  process.stdout.write(`ebbflow server listening on ${handle.url}\nkubeconfig: ${handle.kubeconfigPath}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      handle.stop().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
