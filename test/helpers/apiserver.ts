@@ -32,7 +32,7 @@ export function rawRequest(url: string, creds: Credentials, method: string, path
   return new Promise((resolve, reject) => {
     const u = new URL(path, url);
     const req = httpsRequest(
-      { hostname: u.hostname, port: u.port, path: u.pathname + u.search, method, ca: creds.ca, cert: creds.cert || undefined, key: creds.key || undefined, headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } },
+      { hostname: u.hostname, port: u.port, path: u.pathname + u.search, method, ca: creds.ca, cert: creds.cert || undefined, key: creds.key || undefined, headers: { ...(body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : {}), ...headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
