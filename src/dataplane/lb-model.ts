@@ -50,6 +50,8 @@ export interface BackendAddr {
   ip: string;
   port: number;
   proto: number;
+  /** backendKey(this), when already computed. */
+  key?: string;
 }
 
 export interface Frontend {
@@ -72,10 +74,10 @@ export const frontendKey = (vip: string, port: number, proto: number): string =>
 export const backendKey = (b: BackendAddr): string => `${b.ip}:${b.port}/${b.proto}`;
 export const serviceKey = (ns: string | undefined, name: string): string => `${ns ?? 'default'}/${name}`;
 
-function compareBackend(a: BackendAddr, b: BackendAddr): number {
-  const ka = backendKey(a);
-  const kb = backendKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** Values of a key -> backend map, ordered by key (stable slot order). */
+function sortedByKey(m: Map<string, BackendAddr>): BackendAddr[] {
+  if (m.size <= 1) return [...m.values()];
+  return [...m.keys()].sort().map((k) => m.get(k)!);
 }
 
 /** Computes the frontends of one Service from the EndpointSlices that name it. */
@@ -120,9 +122,11 @@ export function backendsFor(
   portName: string,
   proto: number,
 ): { active: BackendAddr[]; draining: BackendAddr[] } {
+  // Maps keyed by backendKey dedupe addresses listed in several slices;
+  // the two non-ready groups are made only when such endpoints exist.
   const ready = new Map<string, BackendAddr>();
-  const servingTerminating = new Map<string, BackendAddr>();
-  const rest = new Map<string, BackendAddr>();
+  let servingTerminating: Map<string, BackendAddr> | undefined;
+  let rest: Map<string, BackendAddr> | undefined;
   for (const slice of slices) {
     if (slice.addressType && slice.addressType !== 'IPv4') continue;
     const port = (slice.ports ?? []).find((p) => (p.name ?? '') === portName && protoNumber(p.protocol) === proto);
@@ -134,25 +138,18 @@ export function backendsFor(
       const isServing = c.serving ?? c.ready ?? true;
       for (const ip of ep.addresses) {
         if (!isIpv4(ip)) continue;
-        const b = { ip, port: port.port, proto };
-        const k = backendKey(b);
+        const k = `${ip}:${port.port}/${proto}`;
+        const b = { ip, port: port.port, proto, key: k };
         if (isReady) ready.set(k, b);
-        else if (c.terminating && isServing !== false) servingTerminating.set(k, b);
-        else rest.set(k, b);
+        else if (c.terminating && isServing !== false) (servingTerminating ??= new Map()).set(k, b);
+        else (rest ??= new Map()).set(k, b);
       }
     }
   }
-  let active: Map<string, BackendAddr>;
-  const draining = new Map(rest);
-  if (ready.size > 0) {
-    active = ready;
-    for (const [k, b] of servingTerminating) draining.set(k, b);
-  } else {
-    active = servingTerminating;
+  const active = ready.size > 0 || !servingTerminating ? ready : servingTerminating;
+  const draining = new Map<string, BackendAddr>();
+  for (const m of [rest, active === ready ? servingTerminating : undefined]) {
+    if (m) for (const [k, b] of m) if (!active.has(k)) draining.set(k, b);
   }
-  for (const k of active.keys()) draining.delete(k);
-  return {
-    active: [...active.values()].sort(compareBackend),
-    draining: [...draining.values()].sort(compareBackend),
-  };
+  return { active: sortedByKey(active), draining: sortedByKey(draining) };
 }

@@ -4,7 +4,7 @@
 // missing backend: backends, reverse NAT and Maglev tables first, then
 // backend slots, then service headers; deletions in the reverse order.
 import { IdAllocator } from './id-allocator.js';
-import { ipv4ToNumber } from './ip.js';
+import { ipv4ToNumber, numberToIpv4 } from './ip.js';
 import {
   backendKey, serviceFrontends, serviceKey, SERVICE_NAME_LABEL,
   type BackendAddr, type EndpointSliceShape, type Frontend, type LbAlgorithm, type ServiceShape,
@@ -14,7 +14,7 @@ import type { AffinityMatch } from './maps/lb-affinity.js';
 import { BE_F_TERMINATING, type Backend } from './maps/lb-backends.js';
 import type { ReverseNat } from './maps/lb-revnat.js';
 import { SVC_F_AFFINITY, SVC_F_MAGLEV, type ServiceKey, type ServiceValue } from './maps/lb-services.js';
-import type { TypedMap } from './typed-map.js';
+import { BatchDeleter, BatchWriter, type TypedMap } from './typed-map.js';
 
 export interface LbMaps {
   services: TypedMap<ServiceKey, ServiceValue>;
@@ -56,20 +56,22 @@ interface Plan {
   backends: Map<number, Backend>;
   revNat: Map<number, ReverseNat>;
   maglev: Map<number, Uint32Array>;
-  slots: [ServiceKey, ServiceValue][];
-  headers: [ServiceKey, ServiceValue][];
+  slots: BatchWriter<ServiceKey, ServiceValue>;
+  headers: BatchWriter<ServiceKey, ServiceValue>;
   affinityAdd: AffinityMatch[];
-  slotDeletes: ServiceKey[];
-  headerDeletes: ServiceKey[];
+  slotDeletes: BatchDeleter<ServiceKey>;
+  headerDeletes: BatchDeleter<ServiceKey>;
   maglevDeletes: number[];
   revNatDeletes: number[];
   affinityDeletes: AffinityMatch[];
   backendDeletes: number[];
 }
 
-const emptyPlan = (): Plan => ({
-  backends: new Map(), revNat: new Map(), maglev: new Map(), slots: [], headers: [], affinityAdd: [],
-  slotDeletes: [], headerDeletes: [], maglevDeletes: [], revNatDeletes: [], affinityDeletes: [], backendDeletes: [],
+const emptyPlan = (m: LbMaps): Plan => ({
+  backends: new Map(), revNat: new Map(), maglev: new Map(),
+  slots: new BatchWriter(m.services), headers: new BatchWriter(m.services), affinityAdd: [],
+  slotDeletes: new BatchDeleter(m.services), headerDeletes: new BatchDeleter(m.services),
+  maglevDeletes: [], revNatDeletes: [], affinityDeletes: [], backendDeletes: [],
 });
 
 export class ServiceTable {
@@ -97,7 +99,7 @@ export class ServiceTable {
     for (const [id, be] of maps.backends.entries()) {
       t.backendIdAlloc.reserve(id);
       t.backendById.set(id, be);
-      t.backendIds.set(numericBackendKey(be.address, be.port, be.proto), id);
+      t.backendIds.set(beKey(be), id);
     }
     const slotRows: [ServiceKey, ServiceValue][] = [];
     for (const [k, v] of maps.services.entries()) {
@@ -210,7 +212,7 @@ export class ServiceTable {
 
   /** Backend id for an address, if the table knows it (for flows and tests). */
   backendIdOf(b: BackendAddr): number | undefined {
-    return this.backendIds.get(numericBackendKey(ipv4ToNumber(b.ip), b.port, b.proto));
+    return this.backendIds.get(backendKey(b));
   }
 
   private desiredOf(svcKey: string): Frontend[] {
@@ -223,7 +225,7 @@ export class ServiceTable {
   /** Plans and applies the change from the current to the desired state of
    * every frontend key in scope. */
   private async converge(desired: Map<string, Frontend>, scope: Set<string>): Promise<SyncStats> {
-    const plan = emptyPlan();
+    const plan = emptyPlan(this.maps);
     const next = new Map<string, FrontendState | undefined>();
     const refDelta = new Map<number, number>();
     const bump = (id: number, d: number) => refDelta.set(id, (refDelta.get(id) ?? 0) + d);
@@ -231,7 +233,7 @@ export class ServiceTable {
     const allocated: number[] = [];
 
     const idFor = (b: BackendAddr): number => {
-      const nk = numericBackendKey(ipv4ToNumber(b.ip), b.port, b.proto);
+      const nk = b.key ?? backendKey(b);
       let id = this.backendIds.get(nk) ?? this.pendingIds.get(nk);
       if (id === undefined) {
         id = this.backendIdAlloc.allocate();
@@ -283,10 +285,10 @@ export class ServiceTable {
       writes += await setAll(m.revNat, [...plan.revNat]);
       writes += await setAll(m.maglev, [...plan.maglev]);
       writes += await setAll(m.affinityMatch, plan.affinityAdd.map((k) => [k, 1] as const));
-      writes += await setAll(m.services, plan.slots);
-      writes += await setAll(m.services, plan.headers);
-      deletes += await deleteAll(m.services, plan.slotDeletes);
-      deletes += await deleteAll(m.services, plan.headerDeletes);
+      writes += await plan.slots.flush();
+      writes += await plan.headers.flush();
+      deletes += await plan.slotDeletes.flush();
+      deletes += await plan.headerDeletes.flush();
       deletes += await deleteAll(m.maglev, plan.maglevDeletes);
       deletes += await deleteAll(m.affinityMatch, plan.affinityDeletes);
       deletes += await deleteAll(m.revNat, plan.revNatDeletes);
@@ -309,7 +311,7 @@ export class ServiceTable {
     }
     for (const [id, be] of plan.backends) {
       this.backendById.set(id, be);
-      this.backendIds.set(numericBackendKey(be.address, be.port, be.proto), id);
+      this.backendIds.set(beKey(be), id);
     }
     for (const [id, d] of refDelta) this.ref(id, d);
     for (const id of plan.backendDeletes) this.forgetBackend(id);
@@ -321,15 +323,16 @@ export class ServiceTable {
   private readonly pendingIds = new Map<string, number>();
 
   private planDelete(plan: Plan, old: FrontendState, bump: (id: number, d: number) => void): void {
-    const base = { address: old.vip, port: old.port, proto: old.proto };
-    old.slots.forEach((_, i) => plan.slotDeletes.push({ ...base, slot: i + 1 }));
-    plan.headerDeletes.push({ ...base, slot: 0 });
+    const { vip: address, port, proto } = old;
+    for (let i = 0; i < old.slots.length; i++) plan.slotDeletes.add({ address, port, proto, slot: i + 1 });
+    plan.headerDeletes.add({ address, port, proto, slot: 0 });
     plan.revNatDeletes.push(old.revNatId);
     if (old.flags & SVC_F_MAGLEV) plan.maglevDeletes.push(old.revNatId);
     if (old.flags & SVC_F_AFFINITY) {
       for (const id of old.slots) plan.affinityDeletes.push({ backendId: id, revNatId: old.revNatId });
     }
-    for (const id of [...old.slots, ...old.draining]) bump(id, -1);
+    for (const id of old.slots) bump(id, -1);
+    for (const id of old.draining) bump(id, -1);
   }
 
   private planUpsert(
@@ -350,15 +353,17 @@ export class ServiceTable {
       service: want.service, vip, port: want.port, proto: want.proto, revNatId, flags,
       affinityTimeout: want.affinityTimeout, slots, draining, maglevSig: '',
     };
-    const base = { address: vip, port: want.port, proto: want.proto };
-    if (!old) plan.revNat.set(revNatId, { address: vip, port: want.port });
+    const { port, proto } = want;
+    if (!old) plan.revNat.set(revNatId, { address: vip, port });
     const oldSlots = old?.slots ?? [];
-    slots.forEach((id, i) => {
-      if (oldSlots[i] !== id) plan.slots.push([{ ...base, slot: i + 1 }, { backendId: id, revNatId, affinityTimeout: 0, count: 0, flags: 0 }]);
-    });
-    for (let i = slots.length; i < oldSlots.length; i++) plan.slotDeletes.push({ ...base, slot: i + 1 });
+    for (let i = 0; i < slots.length; i++) {
+      if (oldSlots[i] !== slots[i]) {
+        plan.slots.add({ address: vip, port, proto, slot: i + 1 }, { backendId: slots[i], revNatId, affinityTimeout: 0, count: 0, flags: 0 });
+      }
+    }
+    for (let i = slots.length; i < oldSlots.length; i++) plan.slotDeletes.add({ address: vip, port, proto, slot: i + 1 });
     if (!old || old.flags !== flags || old.affinityTimeout !== st.affinityTimeout || oldSlots.length !== slots.length) {
-      plan.headers.push([{ ...base, slot: 0 }, { backendId: 0, revNatId, affinityTimeout: st.affinityTimeout, count: slots.length, flags }]);
+      plan.headers.add({ address: vip, port, proto, slot: 0 }, { backendId: 0, revNatId, affinityTimeout: st.affinityTimeout, count: slots.length, flags });
     }
     if (flags & SVC_F_MAGLEV) {
       st.maglevSig = slots.join(',');
@@ -370,8 +375,12 @@ export class ServiceTable {
     const newAff = flags & SVC_F_AFFINITY ? new Set(slots) : new Set<number>();
     for (const id of newAff) if (!oldAff.has(id)) plan.affinityAdd.push({ backendId: id, revNatId });
     for (const id of oldAff) if (!newAff.has(id)) plan.affinityDeletes.push({ backendId: id, revNatId });
-    for (const id of old ? [...old.slots, ...old.draining] : []) bump(id, -1);
-    for (const id of [...slots, ...draining]) bump(id, 1);
+    if (old) {
+      for (const id of old.slots) bump(id, -1);
+      for (const id of old.draining) bump(id, -1);
+    }
+    for (const id of slots) bump(id, 1);
+    for (const id of draining) bump(id, 1);
     return st;
   }
 
@@ -384,7 +393,7 @@ export class ServiceTable {
 
   private forgetBackend(id: number): void {
     const be = this.backendById.get(id);
-    if (be) this.backendIds.delete(numericBackendKey(be.address, be.port, be.proto));
+    if (be) this.backendIds.delete(beKey(be));
     this.backendById.delete(id);
     this.backendRefs.delete(id);
     this.backendIdAlloc.release(id);
@@ -392,7 +401,8 @@ export class ServiceTable {
 }
 
 const numericFrontendKey = (vip: number, port: number, proto: number): string => `${vip}:${port}/${proto}`;
-const numericBackendKey = (ip: number, port: number, proto: number): string => `${ip}:${port}/${proto}`;
+/** backendKey of a backend as stored in the map. */
+const beKey = (be: Backend): string => backendKey({ ip: numberToIpv4(be.address), port: be.port, proto: be.proto });
 const frontendKeyOf = (f: Frontend): string => numericFrontendKey(ipv4ToNumber(f.vip), f.port, f.proto);
 const frontendKeyOfState = (s: FrontendState): string => numericFrontendKey(s.vip, s.port, s.proto);
 

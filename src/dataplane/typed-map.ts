@@ -104,3 +104,67 @@ export class TypedMap<K, V> {
     await this.handle.deleteBatch(buf);
   }
 }
+
+/** Encodes entries straight into one growing key and value buffer for a
+ * single batch write, so a 300,000-entry sync keeps no per-entry objects. */
+export class BatchWriter<K, V> {
+  private keys: Buffer;
+  private values: Buffer;
+  count = 0;
+
+  constructor(private readonly map: TypedMap<K, V>, initial = 64) {
+    this.keys = Buffer.alloc(initial * map.key.size);
+    this.values = Buffer.alloc(initial * map.value.size);
+  }
+
+  add(k: K, v: V): void {
+    const ks = this.map.key.size;
+    const vs = this.map.value.size;
+    if ((this.count + 1) * ks > this.keys.length) {
+      this.keys = grow(this.keys);
+      this.values = grow(this.values);
+    }
+    this.map.key.encode(k, this.keys, this.count * ks);
+    this.map.value.encode(v, this.values, this.count * vs);
+    this.count++;
+  }
+
+  async flush(flags = BPF_ANY): Promise<number> {
+    if (this.count === 0) return 0;
+    await this.map.handle.updateBatch(
+      this.keys.subarray(0, this.count * this.map.key.size),
+      this.values.subarray(0, this.count * this.map.value.size),
+      flags,
+    );
+    return this.count;
+  }
+}
+
+/** The delete-side twin of BatchWriter. */
+export class BatchDeleter<K> {
+  private keys: Buffer;
+  count = 0;
+
+  constructor(private readonly map: TypedMap<K, unknown>, initial = 64) {
+    this.keys = Buffer.alloc(initial * map.key.size);
+  }
+
+  add(k: K): void {
+    const ks = this.map.key.size;
+    if ((this.count + 1) * ks > this.keys.length) this.keys = grow(this.keys);
+    this.map.key.encode(k, this.keys, this.count * ks);
+    this.count++;
+  }
+
+  async flush(): Promise<number> {
+    if (this.count === 0) return 0;
+    await this.map.handle.deleteBatch(this.keys.subarray(0, this.count * this.map.key.size));
+    return this.count;
+  }
+}
+
+function grow(b: Buffer): Buffer {
+  const n = Buffer.alloc(Math.max(b.length * 2, 64));
+  b.copy(n);
+  return n;
+}
