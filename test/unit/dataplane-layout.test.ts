@@ -38,3 +38,15 @@ describe('IdAllocator', () => {
     expect(a.size).toBe(4);
   });
 });
+
+describe('parseIpv4', () => {
+  it('parses dotted quads and rejects everything else', async () => {
+    const { parseIpv4 } = await import('../../src/dataplane/ip.js');
+    expect(parseIpv4('10.96.0.1')).toBe(0x0a600001);
+    expect(parseIpv4('255.255.255.255')).toBe(0xffffffff);
+    expect(parseIpv4('0.0.0.0')).toBe(0);
+    for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', 'a.b.c.d', '1.2.3.4 ', 'fd00::1']) {
+      expect(parseIpv4(bad)).toBe(-1);
+    }
+  });
+});

@@ -33,8 +33,8 @@ describe('backendsFor', () => {
       slice([{ addresses: ['10.0.0.1'] }], [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }]),
       { ...slice([{ addresses: ['fd00::1'] }]), addressType: 'IPv6' },
     ];
-    expect(backendsFor(slices, 'http', 6).active).toEqual([{ ip: '10.0.0.1', port: 8080, proto: 6 }]);
-    expect(backendsFor(slices, 'dns', 17).active).toEqual([{ ip: '10.0.0.1', port: 53, proto: 17 }]);
+    expect(backendsFor(slices, 'http', 6).active).toMatchObject([{ ip: '10.0.0.1', port: 8080, proto: 6 }]);
+    expect(backendsFor(slices, 'dns', 17).active).toMatchObject([{ ip: '10.0.0.1', port: 53, proto: 17 }]);
     expect(backendsFor(slices, 'http', 17).active).toEqual([]);
   });
 });
