@@ -29,7 +29,7 @@ export function parseBody(body: Buffer, contentType: string): unknown {
 export function decodeObject(raw: unknown, info: { kind: string; group: string; version: string }, schema: Schema | undefined, mode: FieldValidation, warnings: string[]): KubeObject {
   const gv = apiVersionOf(info);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: expected a JSON object`);
-  const o = raw as KubeObject;
+  const o = dropNulls(raw) as KubeObject;
   if (o.apiVersion !== undefined && o.apiVersion !== gv) throw errors.badRequest(`the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${gv})`);
   if (o.kind !== undefined && o.kind !== info.kind) throw errors.badRequest(`the kind in the data (${String(o.kind)}) does not match the expected kind (${info.kind})`);
   if (o.metadata === undefined || o.metadata === null) o.metadata = {};
@@ -47,6 +47,17 @@ export function decodeObject(raw: unknown, info: { kind: string; group: string; 
   o.apiVersion = gv;
   o.kind = info.kind;
   return o;
+}
+
+/** JSON null means "unset": drop null fields and null list elements so later stages see only values. */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.filter((x) => x !== null).map(dropNulls);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
+    return out;
+  }
+  return v;
 }
 
 export function resourceSchema(info: ResourceInfo): Schema | undefined {

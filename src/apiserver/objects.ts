@@ -130,7 +130,12 @@ export class Objects {
   }
 
   private finish(info: ResourceInfo, o: KubeObject, old: KubeObject | undefined): void {
-    applyDefaults(info.kind, o);
+    try {
+      applyDefaults(info.kind, o);
+    } catch {
+      // Defaulting walks shapes the decoder accepted; one it cannot walk is the client's error.
+      throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: malformed object`);
+    }
     const errs = validateObject(info, o, old);
     if (errs.length) throw errors.invalid(info.kind, info.group, o.metadata.name ?? '', errs);
   }
@@ -176,6 +181,9 @@ export class Objects {
   private async commit(info: ResourceInfo, cur: KubeObject, rev: number, next: KubeObject, opts: WriteOptions, managed: 'track' | 'keep'): Promise<KubeObject | undefined> {
     const md = next.metadata;
     const cm = cur.metadata;
+    if (md.name && md.name !== cm.name) throw errors.badRequest(`the name of the object (${md.name}) does not match the name on the URL (${cm.name})`);
+    if (info.namespaced && md.namespace && md.namespace !== cm.namespace) throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (md.uid && md.uid !== cm.uid) throw errors.invalid(info.kind, info.group, cm.name ?? '', [{ type: 'FieldValueInvalid', field: 'metadata.uid', message: `Invalid value: ${JSON.stringify(md.uid)}: field is immutable` }]);
     md.name = cm.name;
     if (info.namespaced) md.namespace = cm.namespace;
     else delete md.namespace;

@@ -102,7 +102,13 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
         return sendJson(res, 200, doc);
       }
     }
-    const rr = parseResourcePath(path.split('/').slice(1).map(decodeURIComponent));
+    let segments: string[];
+    try {
+      segments = path.split('/').slice(1).map(decodeURIComponent);
+    } catch {
+      throw errors.badRequest(`malformed URL path ${JSON.stringify(path)}`);
+    }
+    const rr = parseResourcePath(segments);
     if (!rr) throw errors.noRoute();
     if (rr.group === '' && rr.version !== 'v1') throw errors.noRoute();
     return handleResource(ctx, rr, req, res, q);
