@@ -31,5 +31,6 @@ export function parseDatastore(url: string): DatastoreConfig {
 /** Opens the configured driver. */
 export async function openStore(config: DatastoreConfig): Promise<Store> {
   if (config.kind === 'sqlite') return openSqliteStore({ path: config.path, synchronous: config.synchronous });
-  throw new Error(`datastore etcd (${config.endpoints.join(',')}): the etcd driver is not built yet`);
+  const { openEtcdStore } = await import('./etcd.js');
+  return openEtcdStore({ endpoints: config.endpoints, prefix: config.prefix });
 }
