@@ -1,20 +1,29 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* tc programs on a pod's host-side veth. ebf_from_pod (tc ingress = pod
  * egress) translates Service traffic that the socket layer did not (pods
- * outside the socket-LB cgroup, raw sockets) with conntrack; ebf_to_pod
- * (tc egress = pod ingress) restores the VIP on replies. */
+ * outside the socket-LB cgroup, raw sockets) with conntrack, then applies
+ * the pod's egress policy to the (translated) packet; ebf_to_pod (tc
+ * egress = pod ingress) applies the pod's ingress policy, then restores
+ * the VIP on replies of translated flows. */
 #include "lib/common.h"
 #include "lib/pkt.h"
 #include "lib/lb.h"
 #include "lib/conntrack.h"
 #include "lib/events.h"
 #include "lib/metrics.h"
+#include "lib/lxc_policy.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline void lxc_emit(struct __sk_buff *skb, const struct pkt4 *p, __u8 type,
-				     __u8 dir, int reason, __be32 orig_daddr, __be16 orig_dport,
-				     __u32 rev_nat_id, __u32 backend_id)
+struct lxc_ids {
+	__u32 src;
+	__u32 dst;
+	__u8 verdict;
+};
+
+static __always_inline void lxc_emit_ids(struct __sk_buff *skb, const struct pkt4 *p, __u8 type,
+					 __u8 dir, int reason, __be32 orig_daddr, __be16 orig_dport,
+					 __u32 rev_nat_id, __u32 backend_id, const struct lxc_ids *ids)
 {
 	struct flow_event *e = event_reserve(type);
 
@@ -33,7 +42,48 @@ static __always_inline void lxc_emit(struct __sk_buff *skb, const struct pkt4 *p
 	e->dport = p->dport;
 	e->orig_daddr = orig_daddr;
 	e->orig_dport = orig_dport;
+	if (ids) {
+		e->src_identity = ids->src;
+		e->dst_identity = ids->dst;
+		e->verdict = ids->verdict;
+	}
 	event_submit(e);
+}
+
+static __always_inline void lxc_emit(struct __sk_buff *skb, const struct pkt4 *p, __u8 type,
+				     __u8 dir, int reason, __be32 orig_daddr, __be16 orig_dport,
+				     __u32 rev_nat_id, __u32 backend_id)
+{
+	lxc_emit_ids(skb, p, type, dir, reason, orig_daddr, orig_dport, rev_nat_id, backend_id, NULL);
+}
+
+/* __lxc_policy_stage runs the policy of the local endpoint on this side of
+ * the packet (source for egress, destination for ingress); returns
+ * CTX_ACT_CONTINUE or a DROP_* code after reporting it. */
+static __always_inline int __lxc_policy_stage(struct __sk_buff *skb, const struct pkt4 *p, __u8 dir)
+{
+	struct endpoint_info *ep = endpoint_lookup(dir == POLICY_DIR_EGRESS ? p->saddr : p->daddr);
+	struct policy_result res = {};
+	struct lxc_ids ids = {};
+	__u8 edir = dir == POLICY_DIR_EGRESS ? EVENT_DIR_EGRESS : EVENT_DIR_INGRESS;
+	int ret;
+
+	if (!ep)
+		return CTX_ACT_CONTINUE;
+	ret = lxc_policy4(p, ep, dir, &res);
+	if (ret < 0 || res.is_new) {
+		ids.src = dir == POLICY_DIR_EGRESS ? ep->identity : res.remote;
+		ids.dst = dir == POLICY_DIR_EGRESS ? res.remote : ep->identity;
+		ids.verdict = ret == DROP_POLICY_DENIED ? POLICY_VERDICT_DENIED : res.verdict;
+	}
+	if (ret < 0) {
+		metrics_add_drop(ret, skb->len);
+		lxc_emit_ids(skb, p, EVENT_DROP, edir, ret, p->daddr, p->dport, 0, 0, &ids);
+		return ret;
+	}
+	if (res.is_new)
+		lxc_emit_ids(skb, p, EVENT_TRACE_POLICY, edir, 0, p->daddr, p->dport, 0, 0, &ids);
+	return CTX_ACT_CONTINUE;
 }
 
 /* lxc_drop is the program edge for failures: count, report, drop. */
@@ -69,6 +119,7 @@ static __always_inline int __lxc_service4(struct __sk_buff *skb, struct pkt4 *p)
 		.dport = p->dport,
 		.sport = p->sport,
 		.nexthdr = p->proto,
+		.flags = CT_TUPLE_F_SERVICE,
 	};
 	struct ct4_entry *ct = ct4_lookup(&fwd);
 	struct lb4_backend *be;
@@ -120,13 +171,15 @@ int ebf_from_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (ret < 0)
 		return lxc_drop(skb, &p, ret, EVENT_DIR_EGRESS, 0);
-	if (!p.has_ports)
-		return TC_ACT_OK;
-	ret = __lxc_service4(skb, &p);
-	if (ret < 0)
-		return lxc_drop(skb, &p, ret, EVENT_DIR_EGRESS, 0);
-	if (ret != CTX_ACT_CONTINUE)
-		return ret; /* redirect of the no-backend reply */
+	if (p.has_ports) {
+		ret = __lxc_service4(skb, &p);
+		if (ret < 0)
+			return lxc_drop(skb, &p, ret, EVENT_DIR_EGRESS, 0);
+		if (ret != CTX_ACT_CONTINUE)
+			return ret; /* redirect of the no-backend reply */
+	}
+	if (__lxc_policy_stage(skb, &p, POLICY_DIR_EGRESS) < 0)
+		return TC_ACT_SHOT; /* counted and reported by the stage */
 	return TC_ACT_OK;
 }
 
@@ -140,7 +193,7 @@ static __always_inline int __lxc_rev_nat4(struct __sk_buff *skb, struct pkt4 *p)
 		.dport = p->dport,
 		.sport = p->sport,
 		.nexthdr = p->proto,
-		.flags = CT_TUPLE_F_REPLY,
+		.flags = CT_TUPLE_F_SERVICE | CT_TUPLE_F_REPLY,
 	};
 	struct ct4_entry *ct = ct4_lookup(&rev);
 	struct lb4_reverse_nat *nat;
@@ -167,6 +220,9 @@ int ebf_to_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (ret < 0)
 		return lxc_drop(skb, &p, ret, EVENT_DIR_INGRESS, 0);
+	/* Policy first: conntrack knows the connection by its backend address. */
+	if (__lxc_policy_stage(skb, &p, POLICY_DIR_INGRESS) < 0)
+		return TC_ACT_SHOT;
 	if (!p.has_ports)
 		return TC_ACT_OK;
 	ret = __lxc_rev_nat4(skb, &p);

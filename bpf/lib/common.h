@@ -41,5 +41,6 @@
 #define DROP_UNSUPP_L4      -135 /* protocol the service path cannot translate */
 #define DROP_BACKEND_GONE   -136 /* conntrack points at a deleted backend */
 #define DROP_ICMP_BUILD     -137 /* could not turn the packet into an ICMP error */
+#define DROP_POLICY_DENIED  -140 /* NetworkPolicy does not allow the connection */
 
 #endif /* EBF_COMMON_H */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Connection tracking for flows translated on the tc path: the forward
- * entry pins a flow to its backend, the reply entry restores the VIP. */
+/* Connection tracking on the tc path. Service entries (CT_TUPLE_F_SERVICE)
+ * pin a translated flow to its backend and restore the VIP on replies.
+ * Policy entries record connections a pod's egress or ingress policy
+ * allowed, so their replies pass and later packets skip the policy lookup
+ * until the pod's policy revision changes. */
 #ifndef EBF_CONNTRACK_H
 #define EBF_CONNTRACK_H
 
@@ -15,7 +18,9 @@
 #define CT_LIFETIME_CLOSE_NS (10ULL * 1000000000ULL)    /* after FIN or RST */
 #define CT_LIFETIME_UDP_NS   (60ULL * 1000000000ULL)
 
-#define CT_TUPLE_F_REPLY 0x1 /* tuple of the reply direction (backend -> client) */
+#define CT_TUPLE_F_REPLY   0x1 /* service entry for the reply direction (backend -> client) */
+#define CT_TUPLE_F_INGRESS 0x2 /* policy entry made at the responder's ingress (else: initiator's egress) */
+#define CT_TUPLE_F_SERVICE 0x4 /* service translation entry */
 
 #define CT_F_SEEN_REPLY 0x1 /* a reply was seen */
 #define CT_F_CLOSING    0x2 /* FIN or RST seen */
@@ -36,11 +41,13 @@ struct ct4_entry {
 	__u64 bytes;
 	__u32 backend_id;   /* forward entry: chosen backend */
 	__u32 rev_nat_id;   /* service id; reply entry uses it to restore the VIP */
-	__u32 src_identity; /* reserved for policy */
+	__u32 src_identity; /* identity of the initiator (policy entries) */
 	__u8 tcp_flags_seen;
 	__u8 flags;         /* CT_F_* */
-	__u8 policy_verdict;/* reserved for policy */
+	__u8 policy_verdict;/* POLICY_VERDICT_* of the connection */
 	__u8 pad;
+	__u32 policy_rev;   /* endpoint policy revision the verdict was made under */
+	__u32 pad2;
 };
 
 // Conntrack for tc-translated flows; LRU so a full table evicts the oldest.
@@ -103,7 +110,7 @@ static __always_inline int ct4_create_service(const struct ct4_tuple *fwd, __be3
 		.dport = fwd->sport,
 		.sport = be_port,
 		.nexthdr = fwd->nexthdr,
-		.flags = CT_TUPLE_F_REPLY,
+		.flags = CT_TUPLE_F_SERVICE | CT_TUPLE_F_REPLY,
 	};
 	__u64 expires = bpf_ktime_get_ns() + ct_lifetime(fwd->nexthdr, tcp_flags, 0);
 	struct ct4_entry e = {
@@ -123,6 +130,28 @@ static __always_inline int ct4_create_service(const struct ct4_tuple *fwd, __be3
 		bpf_map_delete_elem(&ebf_ct4_v1, fwd);
 		return DROP_CT_CREATE;
 	}
+	return 0;
+}
+
+/* ct4_create_policy records a connection seen by policy as one entry keyed
+ * by the initiator's tuple in the scope (0: initiator's egress,
+ * CT_TUPLE_F_INGRESS: responder's ingress) that saw it; replies find it
+ * by swapping their tuple. Returns 0 or DROP_CT_CREATE. */
+static __always_inline int ct4_create_policy(const struct ct4_tuple *fwd, __u32 src_identity,
+					     __u8 verdict, __u32 rev, __u8 tcp_flags, __u32 len)
+{
+	struct ct4_entry e = {
+		.expires_ns = bpf_ktime_get_ns() + ct_lifetime(fwd->nexthdr, tcp_flags, 0),
+		.packets = 1,
+		.bytes = len,
+		.src_identity = src_identity,
+		.tcp_flags_seen = tcp_flags,
+		.policy_verdict = verdict,
+		.policy_rev = rev,
+	};
+
+	if (bpf_map_update_elem(&ebf_ct4_v1, fwd, &e, BPF_ANY) < 0)
+		return DROP_CT_CREATE;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #define EVENT_TRACE_SOCK_XLATE 1 /* socket-level service translation */
 #define EVENT_TRACE_TC_XLATE   2 /* tc-level service translation of a new flow */
 #define EVENT_DROP             3 /* packet or connection refused; reason says why */
+#define EVENT_TRACE_POLICY     4 /* new connection seen by policy; verdict says how */
 
 #define EVENT_DIR_EGRESS  0 /* leaving the pod */
 #define EVENT_DIR_INGRESS 1 /* entering the pod */
@@ -33,8 +34,11 @@ struct flow_event {
 	__be16 sport;
 	__be16 dport;
 	__be16 orig_dport;
-	__u16 pad;
+	__u8 verdict;       /* POLICY_VERDICT_* for policy events and drops */
+	__u8 pad;
 	__u64 cookie;       /* socket cookie (socket path) or 0 */
+	__u32 src_identity; /* security identity of the source, 0 if unknown */
+	__u32 dst_identity; /* security identity of the destination, 0 if unknown */
 };
 
 // Flow events for the agent; size is a power of two pages, overridable.

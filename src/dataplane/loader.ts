@@ -15,6 +15,9 @@ import { MAP_NAME as SERVICES, serviceKeyCodec, serviceValueCodec } from './maps
 import { ctEntryCodec, ctTupleCodec, MAP_NAME as CONNTRACK } from './maps/conntrack.js';
 import { metricsValueLayout, MAP_NAME as METRICS } from './maps/metrics.js';
 import { flowEventLayout, MAP_NAME as EVENTS } from './maps/events.js';
+import { endpointInfoCodec, endpointKeyCodec, MAP_NAME as ENDPOINTS, type EndpointInfo } from './maps/endpoints.js';
+import { ipcacheKeyCodec, ipcacheValueCodec, MAP_NAME as IPCACHE, type IpcacheKey } from './maps/ipcache.js';
+import { MAP_NAME as POLICY, policyKeyCodec, policyValueCodec, type PolicyKey, type PolicyValue } from './maps/policy.js';
 import {
   BpfObject, cgroupAttach, cgroupDetach, tcAttach, tcDetach, tcQuery, type BpfMap, type CgroupAttachType,
 } from './native.js';
@@ -32,6 +35,9 @@ export interface MapSizes {
   maglev?: number;
   conntrack?: number;
   reverseSocket?: number;
+  endpoints?: number;
+  ipcache?: number;
+  policy?: number;
 }
 
 export interface DataplaneConfig {
@@ -60,7 +66,8 @@ const SOCK_PROGRAMS: [string, CgroupAttachType][] = [
 const LAYOUTS: StructLayout[] = [
   serviceKeyCodec.layout!, serviceValueCodec.layout!, backendCodec.layout!, reverseNatCodec.layout!,
   affinityMatchCodec.layout!, maglevCodec.layout!, ctTupleCodec.layout!, ctEntryCodec.layout!,
-  metricsValueLayout,
+  metricsValueLayout, endpointInfoCodec.layout!, ipcacheKeyCodec.layout!, ipcacheValueCodec.layout!,
+  policyKeyCodec.layout!, policyValueCodec.layout!,
 ];
 
 export interface Dataplane {
@@ -68,6 +75,9 @@ export interface Dataplane {
   readonly pinDir: string;
   readonly lb: LbMaps;
   readonly conntrack: TypedMap<CtTuple, CtEntry>;
+  readonly endpoints: TypedMap<number, EndpointInfo>;
+  readonly ipcache: TypedMap<IpcacheKey, number>;
+  readonly policy: TypedMap<PolicyKey, PolicyValue>;
   readonly metrics: BpfMap;
   readonly events: BpfMap;
   /** The fd of a loaded program by name (for BPF_PROG_TEST_RUN and attach). */
@@ -97,6 +107,9 @@ function sizeOverrides(s: MapSizes = {}): Record<string, number> {
   set(MAGLEV, s.maglev);
   set(CONNTRACK, s.conntrack);
   set('ebf_lb4_rsk_v1', s.reverseSocket);
+  set(ENDPOINTS, s.endpoints);
+  set(IPCACHE, s.ipcache);
+  set(POLICY, s.policy);
   return out;
 }
 
@@ -135,6 +148,9 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
     affinityMatch: new TypedMap(MATCH_MAP_NAME, lxc.map(MATCH_MAP_NAME), affinityMatchCodec, u8Codec),
   };
   const conntrack = new TypedMap(CONNTRACK, lxc.map(CONNTRACK), ctTupleCodec, ctEntryCodec);
+  const endpoints = new TypedMap(ENDPOINTS, lxc.map(ENDPOINTS), endpointKeyCodec, endpointInfoCodec);
+  const ipcache = new TypedMap(IPCACHE, lxc.map(IPCACHE), ipcacheKeyCodec, ipcacheValueCodec);
+  const policy = new TypedMap(POLICY, lxc.map(POLICY), policyKeyCodec, policyValueCodec);
   const metrics = lxc.map(METRICS);
   const events = lxc.map(EVENTS);
   const linkRoot = join(pinDir, 'links');
@@ -147,6 +163,9 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
     pinDir,
     lb,
     conntrack,
+    endpoints,
+    ipcache,
+    policy,
     metrics,
     events,
     programFd(name) {

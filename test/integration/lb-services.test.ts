@@ -3,6 +3,7 @@
 // LB cgroup) and tc-level LB (client outside it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, readCounter } from '../../src/dataplane/maps/metrics.js';
+import { CT_TUPLE_F_REPLY, CT_TUPLE_F_SERVICE } from '../../src/dataplane/maps/conntrack.js';
 import { BACKENDS, createLbLab, service, slice, type LbLab } from '../../src/demo/lab.js';
 
 const root = process.getuid?.() === 0;
@@ -54,8 +55,8 @@ describe.skipIf(!root)('service load balancing', () => {
     await fx.client('tcp', VIP, 80, 3, false);
     expect(readCounter(fx.dp.metrics, METRIC.tcTranslateNew).packets - tcBefore).toBe(3n);
     const ct = fx.dp.conntrack.entries();
-    expect(ct.some(([k]) => k.dport === 80 && k.flags === 0)).toBe(true);
-    expect(ct.some(([k]) => k.sport === 8080 && k.flags === 1)).toBe(true);
+    expect(ct.some(([k]) => k.dport === 80 && k.flags === CT_TUPLE_F_SERVICE)).toBe(true);
+    expect(ct.some(([k]) => k.sport === 8080 && k.flags === (CT_TUPLE_F_SERVICE | CT_TUPLE_F_REPLY))).toBe(true);
   });
 
   it('sessionAffinity ClientIP keeps a client on one backend on both paths', async () => {

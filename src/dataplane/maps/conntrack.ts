@@ -4,7 +4,10 @@ import { packed } from '../layout.js';
 import type { Codec } from '../typed-map.js';
 
 export const MAP_NAME = 'ebf_ct4_v1';
+/** CT_TUPLE_F_* of bpf/lib/conntrack.h. */
 export const CT_TUPLE_F_REPLY = 0x1;
+export const CT_TUPLE_F_INGRESS = 0x2;
+export const CT_TUPLE_F_SERVICE = 0x4;
 
 export interface CtTuple {
   daddr: number;
@@ -25,6 +28,7 @@ export interface CtEntry {
   tcpFlagsSeen: number;
   flags: number;
   policyVerdict: number;
+  policyRev: number;
 }
 
 export const ctTupleCodec: Codec<CtTuple> = {
@@ -50,10 +54,11 @@ export const ctTupleCodec: Codec<CtTuple> = {
 };
 
 export const ctEntryCodec: Codec<CtEntry> = {
-  size: 40,
+  size: 48,
   layout: packed('ct4_entry', [
     ['expires_ns', 8], ['packets', 8], ['bytes', 8], ['backend_id', 4], ['rev_nat_id', 4],
     ['src_identity', 4], ['tcp_flags_seen', 1], ['flags', 1], ['policy_verdict', 1], ['pad', 1],
+    ['policy_rev', 4], ['pad2', 4],
   ]),
   encode(e, b, o) {
     b.writeBigUInt64LE(e.expiresNs, o);
@@ -66,12 +71,15 @@ export const ctEntryCodec: Codec<CtEntry> = {
     b.writeUInt8(e.flags, o + 37);
     b.writeUInt8(e.policyVerdict, o + 38);
     b.writeUInt8(0, o + 39);
+    b.writeUInt32LE(e.policyRev >>> 0, o + 40);
+    b.writeUInt32LE(0, o + 44);
   },
   decode(b, o) {
     return {
       expiresNs: b.readBigUInt64LE(o), packets: b.readBigUInt64LE(o + 8), bytes: b.readBigUInt64LE(o + 16),
       backendId: b.readUInt32LE(o + 24), revNatId: b.readUInt32LE(o + 28), srcIdentity: b.readUInt32LE(o + 32),
       tcpFlagsSeen: b.readUInt8(o + 36), flags: b.readUInt8(o + 37), policyVerdict: b.readUInt8(o + 38),
+      policyRev: b.readUInt32LE(o + 40),
     };
   },
 };

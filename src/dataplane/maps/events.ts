@@ -4,12 +4,16 @@ import { numberToIpv4 } from '../ip.js';
 
 export const MAP_NAME = 'ebf_events_v1';
 
-export const EVENT_TYPE = { sockTranslate: 1, tcTranslate: 2, drop: 3 } as const;
+export const EVENT_TYPE = { sockTranslate: 1, tcTranslate: 2, drop: 3, policy: 4 } as const;
+
+/** POLICY_VERDICT_* of bpf/lib/policy.h. */
+export const POLICY_VERDICT = { none: 0, allowed: 1, denied: 2, reply: 3 } as const;
 
 export const flowEventLayout = packed('flow_event', [
   ['ts_ns', 8], ['type', 1], ['dir', 1], ['proto', 1], ['tcp_flags', 1], ['reason', 4], ['ifindex', 4],
   ['rev_nat_id', 4], ['backend_id', 4], ['saddr', 4], ['daddr', 4], ['orig_daddr', 4],
-  ['sport', 2], ['dport', 2], ['orig_dport', 2], ['pad', 2], ['cookie', 8],
+  ['sport', 2], ['dport', 2], ['orig_dport', 2], ['verdict', 1], ['pad', 1], ['cookie', 8],
+  ['src_identity', 4], ['dst_identity', 4],
 ]);
 
 export interface RawFlowEvent {
@@ -28,7 +32,10 @@ export interface RawFlowEvent {
   sport: number;
   dport: number;
   origDport: number;
+  verdict: number;
   cookie: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
 }
 
 export function decodeFlowEvent(b: Buffer): RawFlowEvent {
@@ -49,6 +56,9 @@ export function decodeFlowEvent(b: Buffer): RawFlowEvent {
     sport: b.readUInt16BE(40),
     dport: b.readUInt16BE(42),
     origDport: b.readUInt16BE(44),
+    verdict: b.readUInt8(46),
     cookie: b.readBigUInt64LE(48),
+    srcIdentity: b.readUInt32LE(56),
+    dstIdentity: b.readUInt32LE(60),
   };
 }

@@ -27,6 +27,7 @@ export const DROP_REASONS: Record<number, string> = {
   [-135]: 'unsupported_l4',
   [-136]: 'backend_gone',
   [-137]: 'icmp_build_failed',
+  [-140]: 'policy_denied',
 };
 
 export interface Counter {
