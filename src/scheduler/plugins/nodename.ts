@@ -1,0 +1,16 @@
+// NodeName: a pod that names its node (spec.nodeName) fits only that node.
+import type { Plugin } from '../framework.js';
+import { unresolvable } from '../status.js';
+
+export const Name = 'NodeName';
+export const ReasonNodeName = "node(s) didn't match the requested node name";
+
+export function nodeName(): Plugin {
+  return {
+    name: Name,
+    filter(_state, pod, node) {
+      const want = pod.pod.spec.nodeName;
+      return !want || want === node.name ? null : unresolvable(ReasonNodeName);
+    },
+  };
+}
