@@ -85,6 +85,7 @@ export async function openSqliteStore(config: SqliteStoreConfig): Promise<Store>
 class SqliteStore implements Store {
   private fanout = new Fanout();
   private closed = false;
+  private pending: { op: () => { result: unknown; row?: Row }; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private stmts;
 
   constructor(private db: Database.Database) {
@@ -132,16 +133,53 @@ class SqliteStore implements Store {
     return this.stmts.compactRev.get()?.value ?? 0;
   }
 
-  /** Appends one row in a transaction and publishes its event after commit. */
-  private append(key: string, deleted: boolean, value: string, prev: Row | undefined): Row {
-    const row = this.db.transaction(() => {
-      const info = this.stmts.insert.run(key, deleted ? 1 : 0, prev ? prev.create_rev : 0, prev ? prev.rev : 0, value, prev ? prev.value : null);
-      const rev = Number(info.lastInsertRowid);
-      if (!prev) this.stmts.setCreateRev.run(rev);
-      return this.stmts.byRev.get(rev) as Row;
-    })();
-    this.fanout.publish(toEvent(row));
-    return row;
+  /**
+   * Group commit: writes issued in the same event-loop turn run in one
+   * transaction (one fsync); each keeps its own result or error, and events
+   * are published in order once the batch is durable.
+   */
+  private write<T>(op: () => { result: T; row?: Row }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending.splice(0);
+    if (!batch.length) return;
+    const outcomes: ({ ok: true; result: unknown; row?: Row } | { ok: false; err: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) {
+          try {
+            const r = w.op();
+            outcomes.push({ ok: true, result: r.result, row: r.row });
+          } catch (err) {
+            outcomes.push({ ok: false, err });
+          }
+        }
+      })();
+    } catch (err) {
+      // The commit itself failed: nothing in the batch is durable.
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o.ok) {
+        if (o.row) this.fanout.publish(toEvent(o.row));
+        w.resolve(o.result);
+      } else w.reject(o.err);
+    });
+  }
+
+  /** Inserts one row (inside the current batch transaction). */
+  private insert(key: string, deleted: boolean, value: string, prev: Row | undefined): Row {
+    const info = this.stmts.insert.run(key, deleted ? 1 : 0, prev ? prev.create_rev : 0, prev ? prev.rev : 0, value, prev ? prev.value : null);
+    const rev = Number(info.lastInsertRowid);
+    if (!prev) this.stmts.setCreateRev.run(rev);
+    return this.stmts.byRev.get(rev) as Row;
   }
 
   async get(key: string): Promise<KeyValue> {
@@ -191,25 +229,33 @@ class SqliteStore implements Store {
 
   async create(key: string, value: string): Promise<KeyValue> {
     this.check();
-    if (this.live(key)) throw new KeyExistsError(key);
-    return toKV(this.append(key, false, value, undefined));
+    return this.write(() => {
+      if (this.live(key)) throw new KeyExistsError(key);
+      const row = this.insert(key, false, value, undefined);
+      return { result: toKV(row), row };
+    });
   }
 
   async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
     this.check();
-    const cur = this.live(key);
-    if (!cur) throw new NotFoundError(key);
-    if (cur.rev !== expectedRevision) throw new ConflictError(key, expectedRevision, cur.rev);
-    return toKV(this.append(key, false, value, cur));
+    return this.write(() => {
+      const cur = this.live(key);
+      if (!cur) throw new NotFoundError(key);
+      if (cur.rev !== expectedRevision) throw new ConflictError(key, expectedRevision, cur.rev);
+      const row = this.insert(key, false, value, cur);
+      return { result: toKV(row), row };
+    });
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
     this.check();
-    const cur = this.live(key);
-    if (!cur) throw new NotFoundError(key);
-    if (expectedRevision !== undefined && cur.rev !== expectedRevision) throw new ConflictError(key, expectedRevision, cur.rev);
-    const row = this.append(key, true, cur.value, cur);
-    return { ...toKV(cur), modRevision: row.rev };
+    return this.write(() => {
+      const cur = this.live(key);
+      if (!cur) throw new NotFoundError(key);
+      if (expectedRevision !== undefined && cur.rev !== expectedRevision) throw new ConflictError(key, expectedRevision, cur.rev);
+      const row = this.insert(key, true, cur.value, cur);
+      return { result: { ...toKV(cur), modRevision: row.rev }, row };
+    });
   }
 
   async watch(prefix: string, revision: number, opts: WatchOptions): Promise<Watcher> {
@@ -230,6 +276,7 @@ class SqliteStore implements Store {
     this.check();
     const target = Math.min(revision, this.rev());
     if (target <= this.compacted()) return;
+    this.flush();
     this.db.transaction(() => {
       this.stmts.compactSuperseded.run({ rev: target });
       this.stmts.setCompactRev.run(target);
@@ -243,6 +290,7 @@ class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.fanout.closeAll(new StoreClosedError());
     this.db.close();
