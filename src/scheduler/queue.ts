@@ -47,7 +47,8 @@ export class SchedulingQueue {
   private readonly active = new Heap<{ e: Entry; seq: number }>((a, b) => {
     const pa = a.e.qp.pod.spec.priority ?? 0;
     const pb = b.e.qp.pod.spec.priority ?? 0;
-    return pa !== pb ? pa > pb : a.e.qp.timestamp < b.e.qp.timestamp;
+    if (pa !== pb) return pa > pb;
+    return a.e.qp.timestamp !== b.e.qp.timestamp ? a.e.qp.timestamp < b.e.qp.timestamp : a.seq < b.seq;
   });
   private readonly backoff = new Heap<{ e: Entry; seq: number }>((a, b) => a.e.backoffUntil < b.e.backoffUntil);
   private activeCount = 0;
