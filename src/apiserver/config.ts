@@ -15,7 +15,7 @@ export interface ApiServerConfig {
   tokens?: Record<string, { user: string; groups: string[] }>;
   /** Interval between watch bookmarks (ms). */
   bookmarkIntervalMs?: number;
-  /** Compact history older than this many revisions, checked every compactIntervalMs. */
+  /** Compact history older than this many revisions (default 10000; 0 disables), every compactIntervalMs (default 5 min). */
   compactRetainRevisions?: number;
   compactIntervalMs?: number;
   logger?: Logger;

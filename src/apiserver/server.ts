@@ -143,14 +143,15 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   const kubeconfigPath = writeKubeconfig(config.dataDir, pki, url);
 
   let compactTimer: NodeJS.Timeout | undefined;
-  if (config.compactRetainRevisions) {
-    const retain = config.compactRetainRevisions;
+  // Like kine, keep a bounded history: compact periodically, retaining the newest revisions for watchers.
+  const retain = config.compactRetainRevisions ?? 10_000;
+  if (retain > 0) {
     compactTimer = setInterval(() => {
       store
         .currentRevision()
         .then((rev) => (rev - retain > 0 ? store.compact(rev - retain) : undefined))
         .catch((err: unknown) => log.warn({ err }, 'compaction failed'));
-    }, config.compactIntervalMs ?? 60_000);
+    }, config.compactIntervalMs ?? 5 * 60_000);
     compactTimer.unref();
   }
   log.info({ url, kubeconfigPath }, 'api server listening');

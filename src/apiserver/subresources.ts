@@ -6,7 +6,8 @@ import { createRegistry } from '../api/registry.js';
 import type { Store } from '../store/types.js';
 import { decodeObject } from './decode.js';
 import { errors } from './errors.js';
-import { applyPatch, mutateObject, type Objects, type PatchType, type WriteOptions } from './objects.js';
+import { mutateObject } from './lifecycle.js';
+import { applyPatch, type Objects, type PatchType, type WriteOptions } from './objects.js';
 
 const scaleInfo = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
 const scaleSchema = createRegistry().schemaOf('Scale');
