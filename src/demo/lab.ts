@@ -20,6 +20,13 @@ export const BACKEND_PORT = 8080;
 
 export type ClientResult = ProbeResult;
 
+export interface ClientOptions {
+  /** Pod to run in; default "client". */
+  from?: string;
+  /** Per-attempt timeout (tcp/udp modes). */
+  timeoutMs?: number;
+}
+
 export interface LbLab {
   net: PodNetwork;
   dp: Dataplane;
@@ -27,9 +34,9 @@ export interface LbLab {
   cgroup: string;
   pinRoot: string;
   ip(pod: string): string;
-  /** Runs the test client in the client pod; socketLb puts it in the LB cgroup. */
-  client(mode: 'tcp' | 'udp' | 'udp-connected', host: string, port: number, count: number, socketLb: boolean): Promise<ClientResult>;
-  hold(host: string, port: number, ms: number, socketLb: boolean): Promise<{ proc: NetnsProcess; result: Promise<ClientResult> }>;
+  /** Runs the probe client in a pod (default "client"); socketLb puts it in the LB cgroup. */
+  client(mode: 'tcp' | 'udp' | 'udp-connected', host: string, port: number, count: number, socketLb: boolean, opts?: ClientOptions): Promise<ClientResult>;
+  hold(host: string, port: number, ms: number, socketLb: boolean, opts?: ClientOptions): Promise<{ proc: NetnsProcess; result: Promise<ClientResult> }>;
   teardown(): Promise<void>;
 }
 
@@ -115,9 +122,13 @@ export async function createLbLab(opts: LbLabOptions): Promise<LbLab> {
     throw err;
   }
   const table = dp ? ServiceTable.restore(dp.lb) : undefined;
-  const clientNs = net.pods.find((p) => p.name === 'client')!.ns;
-  const runClient = (args: string[], socketLb: boolean) =>
-    spawnInNetns(clientNs, process.execPath, [probeScript('client'), ...args], socketLb ? { cgroup } : {});
+  const nsOf = (pod = 'client') => {
+    const p = net.pods.find((x) => x.name === pod);
+    if (!p) throw new Error(`no pod ${pod} in this lab`);
+    return p.ns;
+  };
+  const runClient = (args: string[], socketLb: boolean, from?: string) =>
+    spawnInNetns(nsOf(from), process.execPath, [probeScript('client'), ...args], socketLb ? { cgroup } : {});
   const parse = async (p: NetnsProcess): Promise<ClientResult> => {
     const st = await p.wait();
     if (st.code !== 0) throw new Error(`client failed (${st.code}): ${st.stderr}`);
@@ -136,9 +147,10 @@ export async function createLbLab(opts: LbLabOptions): Promise<LbLab> {
     cgroup,
     pinRoot,
     ip: (pod) => net.pods.find((p) => p.name === pod)!.ip,
-    client: (mode, host, port, count, socketLb) => parse(runClient([mode, host, String(port), String(count)], socketLb)),
-    async hold(host, port, ms, socketLb) {
-      const proc = runClient(['hold', host, String(port), String(ms)], socketLb);
+    client: (mode, host, port, count, socketLb, o = {}) =>
+      parse(runClient([mode, host, String(port), String(count), ...(o.timeoutMs ? [String(o.timeoutMs)] : [])], socketLb, o.from)),
+    async hold(host, port, ms, socketLb, o = {}) {
+      const proc = runClient(['hold', host, String(port), String(ms)], socketLb, o.from);
       await waitFor(proc, 'connected', 5000);
       return { proc, result: parse(proc) };
     },

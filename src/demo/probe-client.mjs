@@ -1,14 +1,16 @@
 // Test client: makes N short TCP exchanges or UDP round trips to HOST:PORT
 // and prints one JSON summary: which backend answered how often, the peer
 // address the application saw, and error codes. Bounded by count and time.
-// usage: node probe-client.mjs tcp|udp|udp-connected HOST PORT COUNT
+// usage: node probe-client.mjs tcp|udp|udp-connected HOST PORT COUNT [TIMEOUT_MS]
 //        node probe-client.mjs hold HOST PORT MS   (one connection, a line every 50 ms)
 import net from 'node:net';
 import dgram from 'node:dgram';
 
-const [mode, host, portArg, nArg] = process.argv.slice(2);
+const [mode, host, portArg, nArg, timeoutArg] = process.argv.slice(2);
 const port = Number(portArg);
 const n = Number(nArg);
+const tcpTimeout = Number(timeoutArg ?? 3000);
+const udpTimeout = Number(timeoutArg ?? 2000);
 const deadline = Date.now() + 30_000;
 const out = { backends: {}, peers: {}, errors: {}, ok: 0 };
 const count = (o, k) => (o[k] = (o[k] ?? 0) + 1);
@@ -17,7 +19,7 @@ function tcpOnce() {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     let data = '';
-    const timer = setTimeout(() => { count(out.errors, 'TIMEOUT'); s.destroy(); resolve(); }, 3000);
+    const timer = setTimeout(() => { count(out.errors, 'TIMEOUT'); s.destroy(); resolve(); }, tcpTimeout);
     s.setEncoding('utf8');
     s.on('connect', () => { count(out.peers, `${s.remoteAddress}:${s.remotePort}`); s.write('hello\n'); });
     s.on('data', (d) => {
@@ -37,7 +39,7 @@ function tcpOnce() {
 function udpOnce(connected) {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => { count(out.errors, 'TIMEOUT'); s.close(); resolve(); }, 2000);
+    const timer = setTimeout(() => { count(out.errors, 'TIMEOUT'); s.close(); resolve(); }, udpTimeout);
     s.on('message', (msg, rinfo) => {
       clearTimeout(timer);
       count(out.backends, msg.toString().split(' ')[0]);
@@ -65,7 +67,7 @@ async function hold(ms) {
     s.setEncoding('utf8');
     let buf = '';
     let tick;
-    const stop = setTimeout(() => { clearInterval(tick); s.end(); resolve(); }, ms);
+    const stop = setTimeout(() => { clearInterval(tick); s.destroy(); resolve(); }, ms);
     s.on('connect', () => { tick = setInterval(() => s.write('ping\n'), 50); process.stdout.write('connected\n'); });
     s.on('data', (d) => {
       buf += d;
@@ -87,4 +89,5 @@ else {
     else await udpOnce(mode === 'udp-connected');
   }
 }
-process.stdout.write(JSON.stringify(out) + '\n');
+// Exit at once: a connection cut by policy would keep the loop alive for minutes.
+process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(0));
