@@ -77,6 +77,9 @@ export class Algorithm {
     const n = candidates.length;
     const want = numFeasibleNodesToFind(this.framework.percentageOfNodesToScore, n);
     const feasible: NodeInfo[] = [];
+    // Rejections are kept as parallel arrays; the diagnosis map is built only on failure.
+    const failedNodes: NodeInfo[] = [];
+    const failedStatus: Status[] = [];
     let evaluated = 0;
     for (; evaluated < n && feasible.length < want; evaluated++) {
       let i = start + evaluated;
@@ -84,12 +87,19 @@ export class Algorithm {
       const node = candidates[i];
       const st: Status | null = this.framework.runFilter(pre.filters, state, p, node, snap);
       if (st) {
-        diagnosis.nodeStatus.set(node.name, st);
-        if (st.plugin) diagnosis.unschedulablePlugins.add(st.plugin);
+        failedNodes.push(node);
+        failedStatus.push(st);
       } else feasible.push(node);
     }
     if (!pre.nodeNames) this.nextStartNodeIndex = (start + evaluated) % numAll;
-    if (feasible.length === 0) return this.fitError(diagnosis);
+    if (feasible.length === 0) {
+      for (let i = 0; i < failedNodes.length; i++) {
+        diagnosis.nodeStatus.set(failedNodes[i].name, failedStatus[i]);
+        const plugin = failedStatus[i].plugin;
+        if (plugin) diagnosis.unschedulablePlugins.add(plugin);
+      }
+      return this.fitError(diagnosis);
+    }
     if (feasible.length === 1) return { node: feasible[0].name, feasible: 1, evaluated };
     const scores = this.framework.runScore(state, p, feasible, snap);
     return { node: feasible[this.pick(scores)].name, feasible: feasible.length, evaluated };

@@ -121,7 +121,7 @@ export class Framework {
     for (const p of filters) {
       const st = p.filter!(state, pod, node, snap);
       if (st) {
-        st.plugin = p.name;
+        if (st.plugin === undefined) st.plugin = p.name;
         return st;
       }
     }

@@ -133,3 +133,10 @@ export function podInfoOf(pod: Pod): PodInfo {
   cache.set(pod, info);
   return info;
 }
+
+/** The same pod info for a copy of the pod that differs only in spec.nodeName. */
+export function withPod(info: PodInfo, pod: Pod): PodInfo {
+  const copy: PodInfo = { ...info, pod };
+  cache.set(pod, copy);
+  return copy;
+}

@@ -4,7 +4,7 @@
 // (anti-)affinity terms they carry.
 import { CountIndex, type PodMatcher, type TermGroup } from './countindex.js';
 import { accountPod, newNodeInfo, setNode, type NodeInfo } from './nodeinfo.js';
-import { podInfoOf, type AffinityTerm, type PodInfo } from './podinfo.js';
+import { podInfoOf, withPod, type AffinityTerm, type PodInfo } from './podinfo.js';
 import type { Namespace, Node, Pod } from './types.js';
 import { podKey } from './types.js';
 
@@ -28,6 +28,8 @@ export class Snapshot {
   private readonly assumed = new Set<string>();
   /** label key -> value -> number of nodes. */
   private readonly labelIndex = new Map<string, Map<string, number>>();
+  /** label key -> number of nodes carrying it. */
+  private readonly labelKeyCount = new Map<string, number>();
   private readonly namespaces = new Map<string, Record<string, string>>();
   private readonly indexes = new Map<string, CountIndex>();
   private readonly groups = new Map<TermKind, Map<string, TermGroup<AffinityTerm>>>(termKinds.map((k) => [k, new Map()]));
@@ -117,7 +119,7 @@ export class Snapshot {
     const assumedPod: Pod = { ...pod, spec: { ...pod.spec, nodeName } };
     const key = podKey(pod);
     this.removePod(key);
-    this.addAssigned(podInfoOf(assumedPod), nodeName);
+    this.addAssigned(withPod(podInfoOf(pod), assumedPod), nodeName);
     this.assumed.add(key);
     return assumedPod;
   }
@@ -157,9 +159,7 @@ export class Snapshot {
 
   /** Number of nodes that carry a label key. */
   nodesWithLabel(key: string): number {
-    let n = 0;
-    for (const c of this.labelIndex.get(key)?.values() ?? []) n += c;
-    return n;
+    return this.labelKeyCount.get(key) ?? 0;
   }
 
   /** Counts of assigned pods selected by a matcher, maintained incrementally once asked for. */
@@ -232,6 +232,9 @@ export class Snapshot {
       if (n <= 0) m.delete(labels[k]);
       else m.set(labels[k], n);
       if (m.size === 0) this.labelIndex.delete(k);
+      const c = (this.labelKeyCount.get(k) ?? 0) + sign;
+      if (c <= 0) this.labelKeyCount.delete(k);
+      else this.labelKeyCount.set(k, c);
     }
   }
 

@@ -20,6 +20,11 @@ export function unresolvable(...reasons: string[]): Status {
   return { code: 'UnschedulableAndUnresolvable', reasons };
 }
 
+/** A shared, immutable verdict for a plugin's fixed reason (no allocation per node). */
+export function constant(code: 'Unschedulable' | 'UnschedulableAndUnresolvable', plugin: string, reason: string): Status {
+  return Object.freeze({ code, reasons: Object.freeze([reason]) as string[], plugin });
+}
+
 export const skip: Status = Object.freeze({ code: 'Skip', reasons: [] }) as Status;
 
 /** Why a pod fits nowhere: the verdict for every node that was tried. */

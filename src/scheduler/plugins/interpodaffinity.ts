@@ -7,12 +7,15 @@ import type { CountIndex } from '../countindex.js';
 import type { NodeInfo } from '../nodeinfo.js';
 import { termMatches, type AffinityTerm, type PodInfo } from '../podinfo.js';
 import type { Snapshot } from '../snapshot.js';
-import { skip, unresolvable, unschedulable } from '../status.js';
+import { constant, skip } from '../status.js';
 
 export const Name = 'InterPodAffinity';
 export const ReasonAffinityRulesNotMatch = "node(s) didn't match pod affinity rules";
 export const ReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules";
 export const ReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules";
+const rejectedAffinity = constant('UnschedulableAndUnresolvable', Name, ReasonAffinityRulesNotMatch);
+const rejectedAnti = constant('Unschedulable', Name, ReasonAntiAffinityRulesNotMatch);
+const rejectedExisting = constant('Unschedulable', Name, ReasonExistingAntiAffinityRulesNotMatch);
 
 export interface InterPodAffinityArgs {
   /** Weight of existing pods' required affinity terms in scoring (kube default 1). */
@@ -72,19 +75,19 @@ function filter(state: CycleState, pod: PodInfo, node: NodeInfo) {
     let podsExist = true;
     for (let i = 0; i < pod.requiredAffinity.length; i++) {
       const v = labels[pod.requiredAffinity[i].topologyKey];
-      if (v === undefined) return unresolvable(ReasonAffinityRulesNotMatch);
+      if (v === undefined) return rejectedAffinity;
       if (!((s.affinity[i].get(v) ?? 0) > 0)) podsExist = false;
     }
     // The first pod of a group with affinity to itself must be able to start somewhere.
-    if (!podsExist && !(!s.anyAffinity && s.selfMatchesAll)) return unresolvable(ReasonAffinityRulesNotMatch);
+    if (!podsExist && !(!s.anyAffinity && s.selfMatchesAll)) return rejectedAffinity;
   }
   for (let i = 0; i < pod.requiredAntiAffinity.length; i++) {
     const v = labels[pod.requiredAntiAffinity[i].topologyKey];
-    if (v !== undefined && (s.anti[i].get(v) ?? 0) > 0) return unschedulable(ReasonAntiAffinityRulesNotMatch);
+    if (v !== undefined && (s.anti[i].get(v) ?? 0) > 0) return rejectedAnti;
   }
   for (const [key, values] of s.existingAnti) {
     const v = labels[key];
-    if (v !== undefined && (values.get(v) ?? 0) > 0) return unschedulable(ReasonExistingAntiAffinityRulesNotMatch);
+    if (v !== undefined && (values.get(v) ?? 0) > 0) return rejectedExisting;
   }
   return null;
 }

@@ -3,11 +3,12 @@
 // Score sums the weights of matching preferred terms.
 import { defaultNormalize, type Plugin } from '../framework.js';
 import { compileNodeTerm, type NodeTerm } from '../selectors.js';
-import { skip, unresolvable } from '../status.js';
+import { constant, skip } from '../status.js';
 
 export const Name = 'NodeAffinity';
 export const ReasonNodeAffinity = "node(s) didn't match Pod's node affinity/selector";
 const stateKey = 'NodeAffinity/preferred';
+const rejected = constant('UnschedulableAndUnresolvable', Name, ReasonNodeAffinity);
 
 export function nodeAffinity(): Plugin {
   return {
@@ -18,7 +19,7 @@ export function nodeAffinity(): Plugin {
       return req.names ? { nodeNames: req.names } : null;
     },
     filter(_state, pod, node) {
-      return pod.requiredNodeAffinity.matches(node.node) ? null : unresolvable(ReasonNodeAffinity);
+      return pod.requiredNodeAffinity.matches(node.node) ? null : rejected;
     },
     preScore(state, pod) {
       const pref = pod.pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];

@@ -2,10 +2,11 @@
 // is already held; 0.0.0.0 conflicts with every address.
 import type { Plugin } from '../framework.js';
 import { portInUse } from '../nodeinfo.js';
-import { skip, unschedulable } from '../status.js';
+import { constant, skip } from '../status.js';
 
 export const Name = 'NodePorts';
 export const ReasonNodePorts = "node(s) didn't have free ports for the requested pod ports";
+const rejected = constant('Unschedulable', Name, ReasonNodePorts);
 
 export function nodePorts(): Plugin {
   return {
@@ -15,7 +16,7 @@ export function nodePorts(): Plugin {
     },
     filter(_state, pod, node) {
       if (node.usedPorts.size === 0) return null;
-      for (const hp of pod.hostPorts) if (portInUse(node, hp)) return unschedulable(ReasonNodePorts);
+      for (const hp of pod.hostPorts) if (portInUse(node, hp)) return rejected;
       return null;
     },
   };

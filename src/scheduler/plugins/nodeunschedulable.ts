@@ -2,11 +2,12 @@
 // tolerates the node.kubernetes.io/unschedulable:NoSchedule taint.
 import type { Plugin } from '../framework.js';
 import { tolerates } from '../selectors.js';
-import { unresolvable } from '../status.js';
+import { constant } from '../status.js';
 import type { Taint } from '../types.js';
 
 export const Name = 'NodeUnschedulable';
 export const ReasonUnschedulable = 'node(s) were unschedulable';
+const rejected = constant('UnschedulableAndUnresolvable', Name, ReasonUnschedulable);
 const unschedulableTaint: Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 
 export function nodeUnschedulable(): Plugin {
@@ -15,7 +16,7 @@ export function nodeUnschedulable(): Plugin {
     filter(_state, pod, node) {
       if (!node.node.spec?.unschedulable) return null;
       for (const t of pod.tolerations) if (tolerates(t, unschedulableTaint)) return null;
-      return unresolvable(ReasonUnschedulable);
+      return rejected;
     },
   };
 }

@@ -8,12 +8,14 @@ import type { NodeInfo } from '../nodeinfo.js';
 import type { PodInfo } from '../podinfo.js';
 import { compileLabelSelector, firstUntolerated } from '../selectors.js';
 import type { Snapshot } from '../snapshot.js';
-import { skip, unresolvable, unschedulable } from '../status.js';
+import { constant, skip } from '../status.js';
 import { LabelHostname, type LabelSelector, type Taint, type TopologySpreadConstraint } from '../types.js';
 
 export const Name = 'PodTopologySpread';
 export const ReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints";
 export const ReasonNodeLabelNotMatch = ReasonConstraintsNotMatch + ' (missing required label)';
+const rejectedSkew = constant('Unschedulable', Name, ReasonConstraintsNotMatch);
+const rejectedLabel = constant('UnschedulableAndUnresolvable', Name, ReasonNodeLabelNotMatch);
 
 interface Constraint {
   maxSkew: number;
@@ -137,7 +139,9 @@ function preScore(state: CycleState, pod: PodInfo, nodes: NodeInfo[], snap: Snap
   const domains = cs.map(() => new Set<string>());
   for (const n of nodes) {
     if (!hasAllKeys(n, cs)) ignored.add(n.name);
-    else cs.forEach((c, i) => domains[i].add(n.labels[c.topologyKey]));
+    else {
+      for (let i = 0; i < cs.length; i++) if (cs[i].topologyKey !== LabelHostname) domains[i].add(n.labels[cs[i].topologyKey]);
+    }
   }
   const scored = nodes.length - ignored.size;
   const weights = cs.map((c, i) => Math.log((c.topologyKey === LabelHostname ? scored : domains[i].size) + 2));
@@ -184,9 +188,9 @@ export function podTopologySpread(): Plugin {
       for (let i = 0; i < s.cs.length; i++) {
         const c = s.cs[i];
         const v = node.labels[c.topologyKey];
-        if (v === undefined) return unresolvable(ReasonNodeLabelNotMatch);
+        if (v === undefined) return rejectedLabel;
         const skew = (s.counts[i].get(v) ?? 0) + c.selfMatch - s.min[i];
-        if (skew > c.maxSkew) return unschedulable(ReasonConstraintsNotMatch);
+        if (skew > c.maxSkew) return rejectedSkew;
       }
       return null;
     },

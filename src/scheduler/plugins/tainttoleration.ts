@@ -25,7 +25,15 @@ export function taintToleration(): Plugin {
       return t ? unresolvable(reasonUntoleratedTaint(t)) : null;
     },
     preScore(state, pod, nodes) {
-      if (!nodes.some((n) => n.taints.some((t) => t.effect === 'PreferNoSchedule'))) return skip;
+      let any = false;
+      for (const n of nodes) {
+        if (n.taints.length === 0) continue;
+        if (n.taints.some((t) => t.effect === 'PreferNoSchedule')) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return skip;
       state.set(stateKey, pod.tolerations.filter((t) => !t.effect || t.effect === 'PreferNoSchedule'));
       return null;
     },
