@@ -34,24 +34,35 @@ export async function createEbbflowLbMode(ctx: LbBenchContext): Promise<LbMode> 
   const pinRoot = `/sys/fs/bpf/ebbflow/bench-${id}`;
   const cgroup = join(CGROUP2_ROOT, `ebbflow-bench-${id}`);
   await createCgroup(cgroup);
-  let dp: Dataplane | undefined;
+  let dataplane: Dataplane;
   try {
-    dp = await loadDataplane({
+    dataplane = await loadDataplane({
       node: 'bench',
       pinRoot,
       mapSizes: { services: MAX_SERVICES * (MAX_BACKENDS_PER_SERVICE + 1), revNat: MAX_SERVICES * 2, affinity: 65536 },
     });
-    for (const pod of [ctx.client, ctx.backend]) {
-      await dp.attachEndpoint({ netns: netnsPath(ctx.nodeNs), ifname: pod.hostIf });
-    }
-    dp.attachSocketLb(cgroup);
   } catch (err) {
-    dp?.destroy();
     if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true, force: true });
     await removeCgroup(cgroup);
     throw err;
   }
-  const table = ServiceTable.restore(dp.lb);
+  const endpoints = [ctx.client, ctx.backend].map((pod) => ({ netns: netnsPath(ctx.nodeNs), ifname: pod.hostIf }));
+  // Hooks are on the data path only while this mode is measured: the other
+  // modes must neither pay for ebbflow's programs nor be translated by them.
+  let attached = false;
+  const attach = async () => {
+    if (attached) return;
+    for (const ep of endpoints) await dataplane.attachEndpoint(ep);
+    dataplane.attachSocketLb(cgroup);
+    attached = true;
+  };
+  const detach = async () => {
+    if (!attached) return;
+    for (const ep of endpoints) await dataplane.detachEndpoint(ep);
+    dataplane.detachSocketLb(cgroup);
+    attached = false;
+  };
+  const table = ServiceTable.restore(dataplane.lb);
   return {
     name: 'ebbflow',
     clientCgroup: cgroup,
@@ -62,8 +73,11 @@ export async function createEbbflowLbMode(ctx: LbBenchContext): Promise<LbMode> 
       await table.fullSync(k.services, k.slices);
       return { programMs: Number(process.hrtime.bigint() - t0) / 1e6 };
     },
+    suspend: detach,
+    resume: attach,
     async teardown() {
-      dp?.destroy();
+      await detach().catch(() => undefined);
+      dataplane.destroy();
       if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true, force: true });
       await removeCgroup(cgroup);
     },
