@@ -53,7 +53,7 @@ export class SchedulingQueue {
   private readonly backoff = new Heap<{ e: Entry; seq: number }>((a, b) => a.e.backoffUntil < b.e.backoffUntil);
   private activeCount = 0;
   private backoffCount = 0;
-  private unschedulableCount = 0;
+  private readonly parked = new Set<Entry>();
   private seq = 0;
   private waiters: ((qp: QueuedPod | undefined) => void)[] = [];
   private cancelBackoffTimer?: () => void;
@@ -79,7 +79,7 @@ export class SchedulingQueue {
   }
 
   get lengths(): { active: number; backoff: number; unschedulable: number; inflight: number } {
-    return { active: this.activeCount, backoff: this.backoffCount, unschedulable: this.unschedulableCount, inflight: this.entries.size - this.activeCount - this.backoffCount - this.unschedulableCount };
+    return { active: this.activeCount, backoff: this.backoffCount, unschedulable: this.parked.size, inflight: this.entries.size - this.activeCount - this.backoffCount - this.parked.size };
   }
 
   /** Where a pod is, or undefined when it is not queued. */
@@ -144,7 +144,7 @@ export class SchedulingQueue {
     qp.lastFailure = this.clock.now();
     if (this.moveRequestCycle >= podSchedulingCycle) return this.toBackoff(e);
     e.where = 'unschedulable';
-    this.unschedulableCount++;
+    this.parked.add(e);
   }
 
   /** The attempt hit an error (for example binding failed): retry after backoff. */
@@ -168,8 +168,8 @@ export class SchedulingQueue {
    */
   moveOnEvent(plugins?: Set<string>): void {
     this.moveRequestCycle = this.schedulingCycle;
-    for (const e of this.entries.values()) {
-      if (e.where !== 'unschedulable') continue;
+    // Deleting the current element while iterating a Set is safe.
+    for (const e of this.parked) {
       if (plugins && e.qp.unschedulablePlugins.size > 0 && ![...e.qp.unschedulablePlugins].some((p) => plugins.has(p))) continue;
       this.release(e);
     }
@@ -207,7 +207,7 @@ export class SchedulingQueue {
   private leave(e: Entry): void {
     if (e.where === 'active') this.activeCount--;
     else if (e.where === 'backoff') this.backoffCount--;
-    else if (e.where === 'unschedulable') this.unschedulableCount--;
+    else if (e.where === 'unschedulable') this.parked.delete(e);
     e.where = 'inflight';
   }
 
@@ -271,8 +271,8 @@ export class SchedulingQueue {
     this.cancelFlushTimer = this.clock.setTimer(30_000, () => {
       if (this.closed) return;
       const now = this.clock.now();
-      for (const e of this.entries.values()) {
-        if (e.where === 'unschedulable' && now - e.qp.lastFailure >= this.maxInUnschedulableMs) this.release(e);
+      for (const e of this.parked) {
+        if (now - e.qp.lastFailure >= this.maxInUnschedulableMs) this.release(e);
       }
       this.scheduleFlush();
     });

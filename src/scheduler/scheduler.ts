@@ -104,8 +104,8 @@ export async function start(config: SchedulerConfig): Promise<Handle> {
       queue.delete(key);
       return;
     }
-    // Still pending in the API while we already assumed it: binding is under way.
-    if (snapshot.isAssumed(key)) return;
+    // The cache already places it (assumed, or bound and not yet confirmed): a stale pending copy.
+    if (snapshot.hasPod(key)) return;
     queue.add(pod);
   }
 

@@ -25,7 +25,8 @@ export class Snapshot {
   /** Pods whose node is not (yet) in the snapshot. */
   private readonly orphans = new Map<string, Map<string, PodInfo>>();
   private readonly podNode = new Map<string, string>();
-  private readonly assumed = new Set<string>();
+  /** Assumed pods -> whether their binding call has completed (awaiting the API's confirmation). */
+  private readonly assumed = new Map<string, boolean>();
   /** label key -> value -> number of nodes. */
   private readonly labelIndex = new Map<string, Map<string, number>>();
   /** label key -> number of nodes carrying it. */
@@ -120,18 +121,18 @@ export class Snapshot {
     const key = podKey(pod);
     this.removePod(key);
     this.addAssigned(withPod(podInfoOf(pod), assumedPod), nodeName);
-    this.assumed.add(key);
+    this.assumed.set(key, false);
     return assumedPod;
   }
 
   /** Drops an assumed pod whose binding failed. */
   forget(key: string): void {
-    if (this.assumed.has(key)) this.removePod(key);
+    if (this.assumed.get(key) === false) this.removePod(key);
   }
 
-  /** Binding succeeded: the pod stays placed, no longer only assumed. */
+  /** Binding succeeded: the pod stays assumed until the API's pod event confirms it (upsertPod). */
   finishBinding(key: string): void {
-    this.assumed.delete(key);
+    if (this.assumed.has(key)) this.assumed.set(key, true);
   }
 
   isAssumed(key: string): boolean {

@@ -110,6 +110,17 @@ describe('scheduler component', () => {
     expect(h.handle.snapshot.node('n1')!.requested.milliCPU).toBe(1000);
   });
 
+  it('does not reschedule a bound pod when a stale pending copy arrives', async () => {
+    const h = await harness();
+    h.bus.emit({ kind: 'Node', type: 'ADDED', object: makeNode({ name: 'n1' }) });
+    const pod = makePod({ name: 'p', cpu: '1' });
+    h.bus.emit({ kind: 'Pod', type: 'ADDED', object: pod });
+    await h.handle.waitForIdle();
+    h.bus.emit({ kind: 'Pod', type: 'MODIFIED', object: { ...pod, status: { phase: 'Pending' } } });
+    await h.handle.waitForIdle();
+    expect(h.handle.stats()).toMatchObject({ attempts: 1, bound: 1 });
+  });
+
   it('leaves pods of other schedulers and already bound pods alone', async () => {
     const h = await harness();
     h.bus.emit({ kind: 'Node', type: 'ADDED', object: makeNode({ name: 'n1' }) });
