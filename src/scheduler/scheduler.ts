@@ -2,6 +2,7 @@
 // pod/node/namespace events, schedules one pod at a time, assumes the
 // result, and binds asynchronously through an injected callback, so it can
 // be wired to informers and the pods/binding subresource unchanged.
+import { forComponent, type Logger } from '../log/logger.js';
 import { Algorithm, schedule, type AlgorithmOptions, type ScheduleResult } from './algorithm.js';
 import { realClock, type Clock } from './clock.js';
 import { SchedulingQueue, type QueuedPod, type QueueOptions } from './queue.js';
@@ -35,8 +36,8 @@ export interface SchedulerConfig extends AlgorithmOptions {
   clock?: Clock;
   queue?: Omit<QueueOptions, 'clock'>;
   snapshot?: Snapshot;
-  /** Structured log sink; quiet by default. */
-  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** The process's root logger; the scheduler logs nothing without one. */
+  logger?: Logger;
 }
 
 export interface SchedulerStats {
@@ -67,7 +68,7 @@ export async function start(config: SchedulerConfig): Promise<Handle> {
   const queue = new SchedulingQueue({ clock, ...config.queue, onActive: () => kick() });
   const algorithm = new Algorithm(config);
   const schedulerName = config.schedulerName ?? 'default-scheduler';
-  const log = config.log ?? (() => {});
+  const log = config.logger ? forComponent(config.logger, 'scheduler') : undefined;
   const stats: SchedulerStats = { attempts: 0, bound: 0, unschedulable: 0, bindErrors: 0 };
   let inflightBinds = 0;
   let busy = false;
@@ -139,7 +140,7 @@ export async function start(config: SchedulerConfig): Promise<Handle> {
       },
       (err: unknown) => {
         stats.bindErrors++;
-        log('warn', 'binding failed', { pod: qp.key, node: nodeName, error: String(err) });
+        log?.warn({ pod: qp.key, node: nodeName, err: String(err) }, 'binding failed');
         snapshot.forget(qp.key);
         queue.requeueWithBackoff(qp);
         queue.moveOnEvent(onAssignedPodDelete);
@@ -162,7 +163,7 @@ export async function start(config: SchedulerConfig): Promise<Handle> {
     stats.unschedulable++;
     queue.addUnschedulable(qp, cycle, res.diagnosis.unschedulablePlugins);
     config.markUnschedulable(qp.pod, res.unschedulable, res.reasons).catch((err: unknown) => {
-      log('warn', 'recording unschedulable pod failed', { pod: qp.key, error: String(err) });
+      log?.warn({ pod: qp.key, err: String(err) }, 'recording unschedulable pod failed');
     });
   }
 
