@@ -20,6 +20,8 @@ export interface ResourceInfo {
   /** Extra field selectors beyond metadata.name / metadata.namespace. */
   fieldSelectors: string[];
   schema: Schema;
+  /** Create-only review resources computed per request and never stored. */
+  virtual: boolean;
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -35,6 +37,7 @@ interface Def {
   sub?: Subresource[];
   fields?: string[];
   verbs?: string[];
+  virtual?: boolean;
 }
 
 const ALL = ['all'];
@@ -68,6 +71,8 @@ const DEFS: Def[] = [
   { g: 'rbac.authorization.k8s.io', v: 'v1', kind: 'ClusterRole', plural: 'clusterroles', ns: false },
   { g: 'rbac.authorization.k8s.io', v: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', ns: false },
   { g: 'policy', v: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', ns: true, short: ['pdb'], sub: ['status'] },
+  { g: 'authorization.k8s.io', v: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', ns: false, verbs: ['create'], virtual: true },
+  { g: 'authentication.k8s.io', v: 'v1', kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', ns: false, verbs: ['create'], virtual: true },
 ];
 
 const SCHEMAS: Record<string, Schema> = { ...coreSchemas, ...appsSchemas };
@@ -97,6 +102,7 @@ export function createRegistry(): Registry {
     subresources: d.sub ?? [],
     fieldSelectors: d.fields ?? [],
     schema: SCHEMAS[d.kind],
+    virtual: d.virtual ?? false,
   }));
   const plural = new Map(all.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
   const kind = new Map(all.map((r) => [`${r.group}/${r.kind}`, r]));

@@ -156,5 +156,7 @@ export const appsSchemas: Record<string, Schema> = {
     status: obj({ observedGeneration: int, disruptedPods: mapOf(time), disruptionsAllowed: int, currentHealthy: int, desiredHealthy: int, expectedPods: int, conditions }),
   }),
   Scale: topLevel({ spec: obj({ replicas: int }), status: obj({ replicas: int, selector: str }) }),
+  SelfSubjectAccessReview: topLevel({ spec: obj({ resourceAttributes: any, nonResourceAttributes: any }), status: any }),
+  SelfSubjectReview: topLevel({ status: any }),
   Binding: topLevel({ target: open({ kind: str, name: str, namespace: str, apiVersion: str, uid: str }) }, ['target']),
 };

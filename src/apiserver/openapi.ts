@@ -64,6 +64,7 @@ function paths(r: ResourceInfo, v3: boolean): [string, Json][] {
   const ext = { 'x-kubernetes-group-version-kind': gvk(r) };
   const params = [queryParam('dryRun'), queryParam('fieldManager'), queryParam('fieldValidation')];
   const op = (id: string, action: string, extra: Json = {}) => ({ operationId: `${id}${r.kind}`, tags: [apiVersionOf(r)], 'x-kubernetes-action': action, ...ext, responses: ok, ...extra });
+  if (r.virtual) return [[coll, { post: op('create', 'post', { parameters: params }) }]];
   return [
     [coll, { get: op('list', 'list'), post: op('create', 'post', { parameters: params }) }],
     [

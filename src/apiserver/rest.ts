@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject, Status } from '../api/meta.js';
 import { apiVersionOf, type Registry, type ResourceInfo } from '../api/registry.js';
 import type { Store } from '../store/types.js';
+import type { User } from './authn.js';
 import { decodeObject, parseBody, type FieldValidation } from './decode.js';
 import { ApiError, errors } from './errors.js';
 import { negotiate, readBody, sendFormatted, type OutputFormat } from './http.js';
@@ -15,6 +16,8 @@ import { toTable } from './table.js';
 import { serveWatch, type WatchContext } from './watch.js';
 
 export interface RestContext {
+  /** The authenticated caller of the current request. */
+  user?: User;
   registry: Registry;
   store: Store;
   objects: Objects;
@@ -116,6 +119,13 @@ export async function handleResource(ctx: RestContext, rr: ResourceRequest, req:
   if (!info) throw errors.noRoute();
   if (!info.namespaced && rr.namespace) throw errors.noRoute();
   if (rr.subresource && !info.subresources.includes(rr.subresource as never)) throw errors.noRoute();
+  if (info.virtual) {
+    if (method !== 'POST' || rr.name) throw errors.methodNotAllowed(method);
+    const ct = req.headers['content-type'] ?? 'application/json';
+    requireBodyType(ct);
+    const body = decodeObject(parseBody(await readBody(req), ct), info, info.schema, 'Strict', []);
+    return sendFormatted(res, 201, review(info, body, ctx.user), 'json');
+  }
   const accept = negotiate(req.headers.accept);
   const ns = info.namespaced ? rr.namespace : undefined;
   const fmt: OutputFormat = accept.format;
@@ -231,6 +241,17 @@ export async function handleResource(ctx: RestContext, rr: ResourceRequest, req:
     return sendFormatted(res, 200, r.object, fmt === 'table' ? 'json' : fmt);
   }
   throw errors.methodNotAllowed(method);
+}
+
+/** Answers self reviews. There is no authorizer yet: every authenticated user may do everything, and the review says so. */
+function review(info: ResourceInfo, body: KubeObject, user: User | undefined): KubeObject {
+  const out: KubeObject = { ...body, metadata: { ...body.metadata, creationTimestamp: undefined } };
+  if (info.kind === 'SelfSubjectReview') {
+    out.status = { userInfo: { username: user?.name ?? 'system:anonymous', groups: user?.groups ?? ['system:unauthenticated'] } };
+  } else {
+    out.status = { allowed: !!user, reason: 'ebbflow has no authorizer yet: authenticated users are allowed every request' };
+  }
+  return out;
 }
 
 function requireBodyType(ct: string): void {

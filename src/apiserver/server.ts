@@ -69,7 +69,8 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
-    if (!ANONYMOUS_PATHS.has(path) && !authn.authenticate(req)) throw errors.unauthorized();
+    const user = authn.authenticate(req);
+    if (!ANONYMOUS_PATHS.has(path) && !user) throw errors.unauthorized();
     const method = req.method ?? 'GET';
     if (path === '/healthz' || path === '/livez' || path === '/readyz') return sendText(res, 200, 'ok');
     if (path === '/version') return sendJson(res, 200, KUBE_VERSION);
@@ -111,7 +112,7 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
     const rr = parseResourcePath(segments);
     if (!rr) throw errors.noRoute();
     if (rr.group === '' && rr.version !== 'v1') throw errors.noRoute();
-    return handleResource(ctx, rr, req, res, q);
+    return handleResource({ ...ctx, user }, rr, req, res, q);
   }
 
   const server: Server = createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: false }, (req, res) => {

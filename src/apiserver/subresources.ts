@@ -11,7 +11,7 @@ import { applyPatch, type Objects, type PatchType, type WriteOptions } from './o
 
 const scaleInfo = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
 const scaleSchema = createRegistry().schemaOf('Scale');
-const scaleResource = { ...scaleInfo, plural: 'scale', singular: 'scale', namespaced: true, shortNames: [], categories: [], verbs: [], subresources: [], fieldSelectors: [], schema: scaleSchema! } as ResourceInfo;
+const scaleResource = { ...scaleInfo, plural: 'scale', singular: 'scale', namespaced: true, shortNames: [], categories: [], verbs: [], subresources: [], fieldSelectors: [], schema: scaleSchema!, virtual: false } as ResourceInfo;
 
 function selectorString(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {
   if (!sel) return '';

@@ -70,6 +70,8 @@ export async function serveWatch(ctx: WatchContext, info: ResourceInfo, ns: stri
   for (const o of initial) send({ type: 'ADDED', object: ctx.render(withType(o)) as KubeObject });
 
   const onEvent = (ev: WatchEvent) => {
+    // A resourceVersion ahead of the store: only changes after it are sent.
+    if (ev.revision <= from) return;
     lastRev = ev.revision;
     const cur = ctx.objects.decode(ev.kv);
     if (ev.type === 'DELETE') {

@@ -67,6 +67,8 @@ describe('kubectl against ebbflow', () => {
     expect(res).toMatch(/deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
     expect(res).toMatch(/endpointslices\s+discovery\.k8s\.io\/v1\s+true\s+EndpointSlice/);
     expect(res).toMatch(/horizontalpodautoscalers\s+hpa\s+autoscaling\/v2/);
+    expect((await ok(['auth', 'can-i', 'create', 'deployments'])).trim()).toBe('yes');
+    expect(await ok(['auth', 'whoami'])).toMatch(/Username\s+admin[\s\S]*system:masters/);
   });
 
   it('creates a namespace and refuses objects in a missing one', async () => {
