@@ -10,6 +10,8 @@ import { ApiError, errors, toStatus } from './errors.js';
 import type { Objects } from './objects.js';
 import { parseBool, parseFilter, parseIntParam, parseResourceVersion } from './query.js';
 
+const MAX_BUFFERED = 16 * 1024 * 1024;
+
 export interface WatchContext {
   store: Store;
   objects: Objects;
@@ -43,7 +45,10 @@ export async function serveWatch(ctx: WatchContext, info: ResourceInfo, ns: stri
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
   const send = (e: WatchEventObject<unknown>) => {
-    if (!res.writableEnded) res.write(JSON.stringify(e) + '\n');
+    if (res.writableEnded) return;
+    // A client that stops reading must not grow our memory without bound: end its watch; it will relist.
+    if (res.writableLength > MAX_BUFFERED) return end();
+    res.write(JSON.stringify(e) + '\n');
   };
   const withType = (o: KubeObject) => {
     o.apiVersion ??= gv;

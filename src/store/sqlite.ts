@@ -99,11 +99,16 @@ class SqliteStore implements Store {
       current: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'log'"),
       compactRev: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'compact_rev'"),
       setCompactRev: db.prepare<[number]>("UPDATE meta SET value = ? WHERE name = 'compact_rev'"),
-      list: db.prepare<[string, string, number, string, number], Row>(`
+      // Pages start after the last key inside the grouped scan, so paging a large prefix stays linear overall.
+      list: db.prepare<{ start: string; end: string; rev: number; after: string; limit: number }, Row>(`
         SELECT l.* FROM log l JOIN (
-          SELECT key AS k, MAX(rev) AS mr FROM log WHERE key >= ? AND key < ? AND rev <= ? GROUP BY key
+          SELECT key AS k, MAX(rev) AS mr FROM log WHERE key >= @start AND key > @after AND key < @end AND rev <= @rev GROUP BY key
         ) m ON l.rev = m.mr
-        WHERE l.deleted = 0 AND l.key > ? ORDER BY l.key LIMIT ?`),
+        WHERE l.deleted = 0 ORDER BY l.key LIMIT @limit`),
+      countAfter: db.prepare<{ start: string; end: string; rev: number; after: string }, { n: number }>(`
+        SELECT COUNT(*) AS n FROM log l JOIN (
+          SELECT MAX(rev) AS mr FROM log WHERE key >= @start AND key > @after AND key < @end AND rev <= @rev GROUP BY key
+        ) m ON l.rev = m.mr WHERE l.deleted = 0`),
       count: db.prepare<[string, string], { n: number }>(`
         SELECT COUNT(*) AS n FROM log l JOIN (
           SELECT MAX(rev) AS mr FROM log WHERE key >= ? AND key < ? GROUP BY key
@@ -204,12 +209,8 @@ class SqliteStore implements Store {
     const compacted = this.compacted();
     if (revision < compacted) throw new CompactedError(revision, compacted);
     const end = prefixEnd(prefix);
-    const read = this.db.transaction(() => {
-      const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
-      const rows = this.stmts.list.all(prefix, end, revision, after, limit === -1 ? -1 : limit + 1);
-      return rows;
-    });
-    const rows = read();
+    const want = opts.limit && opts.limit > 0 ? opts.limit + 1 : -1;
+    const rows = this.stmts.list.all({ start: prefix, end, rev: revision, after, limit: want });
     const result: ListResult = { items: [], revision };
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     const page = limit && rows.length > limit ? rows.slice(0, limit) : rows;
@@ -217,7 +218,7 @@ class SqliteStore implements Store {
     if (limit && rows.length > limit) {
       const last = page[page.length - 1].key;
       result.continue = encodeContinue(revision, last);
-      result.remaining = this.stmts.list.all(prefix, end, revision, last, -1).length;
+      result.remaining = this.stmts.countAfter.get({ start: prefix, end, rev: revision, after: last })?.n ?? 0;
     }
     return result;
   }
