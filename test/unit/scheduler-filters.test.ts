@@ -150,6 +150,15 @@ describe('NodeResourcesFit', () => {
   });
 });
 
+describe('NodeResourcesBalancedAllocation', () => {
+  it('prefers the node whose cpu and memory use stay in proportion', () => {
+    const snap = cluster([{ name: 'cpu-heavy', cpu: '4', memory: '8Gi' }, { name: 'even', cpu: '4', memory: '8Gi' }], [makePod({ name: 'x', nodeName: 'cpu-heavy', cpu: '3' }), makePod({ name: 'y', nodeName: 'even', cpu: '1', memory: '2Gi' })]);
+    const s = scores(makePod({ name: 'p', cpu: '500m', memory: '1Gi' }), snap, 'NodeResourcesBalancedAllocation');
+    // cpu-heavy: cpu 0.875, memory 0.125 -> std 0.375 -> 62; even: 0.375 and 0.375 -> 100.
+    expect(s).toEqual({ 'cpu-heavy': 62, even: 100 });
+  });
+});
+
 describe('NodeAffinity', () => {
   const snap = cluster([
     { name: 'a', labels: { zone: 'z1', disk: 'ssd', cores: '16' } },

@@ -1,6 +1,7 @@
 // The in-tree plugin registry and the default profile: kube-scheduler's
 // filter order and score weights for the plugins ebbflow implements.
 import { Registry, type Profile } from '../framework.js';
+import { balancedAllocation } from './balancedallocation.js';
 import { interPodAffinity } from './interpodaffinity.js';
 import { nodeAffinity } from './nodeaffinity.js';
 import { nodeName } from './nodename.js';
@@ -20,13 +21,14 @@ export function defaultRegistry(): Registry {
     .register('NodePorts', nodePorts, 0)
     .register('NodeResourcesFit', nodeResourcesFit, 1)
     .register('PodTopologySpread', podTopologySpread, 2)
-    .register('InterPodAffinity', interPodAffinity, 2);
+    .register('InterPodAffinity', interPodAffinity, 2)
+    .register('NodeResourcesBalancedAllocation', balancedAllocation, 1);
 }
 
 /** The default-scheduler profile, plugins in kube-scheduler's order. */
 export function defaultProfile(): Profile {
   return {
     schedulerName: 'default-scheduler',
-    plugins: ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity'].map((name) => ({ name })),
+    plugins: ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity', 'NodeResourcesBalancedAllocation'].map((name) => ({ name })),
   };
 }
