@@ -44,12 +44,12 @@ export function parseLbArgs(argv: string[]): LbConfig {
     counts,
     backends: 10,
     repeats: int(values.repeats, quick ? 2 : 3),
-    durationMs: int(values['duration-ms'], quick ? 1500 : 4000),
+    durationMs: int(values['duration-ms'], quick ? 1200 : 4000),
     maxConnections: quick ? 100_000 : 400_000,
     concurrency: int(values.concurrency, 4),
     warmupConnections: 300,
     targetsPerRun: 64,
-    pauseMs: quick ? 700 : 1500,
+    pauseMs: quick ? 600 : 1500,
     // nft -f of one transaction grows quadratically with service count on
     // this kernel (see lib/modes.ts); 30k would take several minutes alone.
     nftMaxServices: int(values['nft-max-services'], 10000, 0),

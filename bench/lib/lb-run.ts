@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { Logger } from '../../src/log/logger.js';
 import { execInNetns } from '../../src/netns/index.js';
 import { runCrrClient } from './crr.js';
-import { createLbWorld } from './lb-setup.js';
+import { acquireRunLock, createLbWorld } from './lb-setup.js';
 import { createDirectMode, createIptablesMode, createNftablesMode, NOFLUSH_MAX_SERVICES } from './modes.js';
 import { formatTable, machineInfo, median, type MachineInfo, type Row } from './report.js';
 import { makeServices } from './services.js';
@@ -119,6 +119,15 @@ export async function runLbBench(config: LbConfig, deps: LbDeps): Promise<LbResu
     `# bench:lb on ${machine.nproc} CPUs, kernel ${machine.kernel}, ${machine.cpu}; ${machine.iptables}; ${machine.nft}` +
       `${config.quick ? ' (quick)' : ''}`,
   );
+  const unlock = await acquireRunLock();
+  try {
+    return await runLocked(config, deps, nproc, machine);
+  } finally {
+    await unlock();
+  }
+}
+
+async function runLocked(config: LbConfig, deps: LbDeps, nproc: number, machine: MachineInfo): Promise<LbResult> {
   const half = Math.max(1, nproc >> 1);
   // Client and server on disjoint CPUs: their scheduling does not interfere.
   const clientCpus = nproc >= 2 ? `0-${half - 1}` : undefined;
@@ -146,7 +155,7 @@ export async function runLbBench(config: LbConfig, deps: LbDeps): Promise<LbResu
     for (const n of config.counts) {
       const services = makeServices(n, ctx.backendIps, ctx.backendPort);
       const targets = spreadTargets(services, config.targetsPerRun);
-      const active: Array<{ mode: LbMode; cell: Cell; persistent: boolean }> = [];
+      const active: Array<{ mode: LbMode; cell: Cell }> = [];
       for (const mode of modes) {
         const limit = mode.name === 'nftables' ? config.nftMaxServices : mode.name === 'iptables' ? config.iptablesMaxServices : Infinity;
         if (n > limit) {
@@ -155,57 +164,48 @@ export async function runLbBench(config: LbConfig, deps: LbDeps): Promise<LbResu
         }
         const cell: Cell = { services: n, mode: mode.name, programMs: null, runs: [] };
         if (mode.name === 'iptables') cell.note = n <= NOFLUSH_MAX_SERVICES ? 'restore --noflush' : 'restore (flush mode)';
-        const persistent = mode.suspend !== undefined && mode.resume !== undefined;
-        if (persistent && mode.name !== 'direct') {
+        if (mode.name !== 'direct') {
           deps.print(`# N=${n}: programming ${mode.name} ...`);
-          live.push(mode);
+          if (!live.includes(mode)) live.push(mode);
           cell.programMs = (await mode.program(services)).programMs;
-          await mode.suspend!();
+          await mode.suspend();
         }
         cells.push(cell);
-        active.push({ mode, cell, persistent });
+        active.push({ mode, cell });
       }
       for (let r = 0; r < config.repeats; r++) {
         const order = r % 2 === 0 ? active : [...active].reverse();
-        for (const { mode, cell, persistent } of order) {
-          if (persistent) await mode.resume!();
-          else {
-            live.push(mode);
-            const { programMs } = await mode.program(services);
-            cell.programMs = cell.programMs === null ? programMs : Math.min(cell.programMs, programMs);
-          }
-          const t0 = Date.now();
-          const left = await drainConntrack(ctx.nodeNs, config.pauseMs);
-          const drainMs = Date.now() - t0;
-          const client = {
-            ns: ctx.client.ns,
-            crrPath: ctx.crrPath,
-            targets: mode.name === 'direct' ? directTargets : targets,
-            concurrency: config.concurrency,
-            cpus: clientCpus,
-            cgroup: mode.clientCgroup,
-          };
-          await runCrrClient({ ...client, count: config.warmupConnections, durationMs: 2000 });
-          const res = await runCrrClient({ ...client, count: config.maxConnections, durationMs: config.durationMs });
-          deps.logger.debug({ n, mode: mode.name, repeat: r, conntrackLeft: left, res }, 'run');
-          deps.print(
-            `#   N=${n} repeat ${r + 1} ${mode.name}: ${res.rate.toFixed(0)} conn/s, connect p50 ${res.connect_p50_us} us p99 ${res.connect_p99_us} us, errors ${res.errors} (drain ${drainMs} ms, ${left} conntrack entries left)`,
-          );
-          cell.runs.push(res);
-          if (persistent) await mode.suspend!();
-          else {
-            await mode.teardown();
-            live.splice(live.indexOf(mode), 1);
+        for (const { mode, cell } of order) {
+          await mode.resume();
+          try {
+            const t0 = Date.now();
+            const left = await drainConntrack(ctx.nodeNs, config.pauseMs);
+            const drainMs = Date.now() - t0;
+            const client = {
+              ns: ctx.client.ns,
+              crrPath: ctx.crrPath,
+              targets: mode.name === 'direct' ? directTargets : targets,
+              concurrency: config.concurrency,
+              cpus: clientCpus,
+              cgroup: mode.clientCgroup,
+            };
+            await runCrrClient({ ...client, count: config.warmupConnections, durationMs: 2000 });
+            const res = await runCrrClient({ ...client, count: config.maxConnections, durationMs: config.durationMs });
+            deps.logger.debug({ n, mode: mode.name, repeat: r, conntrackLeft: left, res }, 'run');
+            deps.print(
+              `#   N=${n} repeat ${r + 1} ${mode.name}: ${res.rate.toFixed(0)} conn/s, connect p50 ${res.connect_p50_us} us p99 ${res.connect_p99_us} us, errors ${res.errors} (drain ${drainMs} ms, ${left} conntrack entries left)`,
+            );
+            cell.runs.push(res);
+          } finally {
+            await mode.suspend();
           }
         }
       }
-      for (const m of [...live]) {
-        await m.teardown();
-        live.splice(live.indexOf(m), 1);
-      }
     }
   } finally {
-    for (const m of live) await m.teardown().catch(() => undefined);
+    for (const m of live) {
+      await m.teardown().catch((err: unknown) => deps.logger.warn({ err, mode: m.name }, "teardown failed"));
+    }
     await world.destroy();
   }
 

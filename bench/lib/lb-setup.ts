@@ -1,13 +1,60 @@
 // Builds the benchmark's world: a node namespace, a client pod and one
 // backend pod holding every backend IP with a crr server, plus the
 // per-namespace sysctls that keep back-to-back connection runs comparable.
+import { open, readFile, rm } from 'node:fs/promises';
 import type { Logger } from '../../src/log/logger.js';
-import { cleanupStale, createPodNetwork, sysctl, type NetnsProcess } from '../../src/netns/index.js';
+import { cleanupStale, createPodNetwork, listNetns, sysctl, type NetnsProcess } from '../../src/netns/index.js';
 import { startCrrServer } from './crr.js';
 import { backendIpFor, SERVICE_CIDR } from './services.js';
 import type { LbBenchContext } from './types.js';
 
+/** Namespaces of one run are `ebblb<pid>-*`, so a second run never removes a live run's. */
 export const BENCH_PREFIX = 'ebblb';
+/** One bench:lb at a time: two runs on the same CPUs would corrupt each other's figures. */
+export const LOCK_PATH = '/run/ebbflow-bench-lb.lock';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Deletes namespaces of earlier runs whose process is gone; returns what it removed. */
+export async function cleanupDeadRuns(): Promise<string[]> {
+  const removed: string[] = [];
+  const owners = new Set<number>();
+  for (const ns of await listNetns(BENCH_PREFIX)) {
+    const m = /^ebblb(\d+)-/.exec(ns);
+    if (m) owners.add(Number(m[1]));
+  }
+  for (const pid of owners) if (!alive(pid)) removed.push(...(await cleanupStale(`${BENCH_PREFIX}${pid}`)));
+  return removed;
+}
+
+/** Takes the run lock (taking over a lock whose holder died); throws if a live run holds it. */
+export async function acquireRunLock(): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(LOCK_PATH, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return async () => {
+        await rm(LOCK_PATH, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number((await readFile(LOCK_PATH, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+        throw new Error(`another bench:lb run (pid ${holder}) holds ${LOCK_PATH}; wait for it to finish`);
+      }
+      await rm(LOCK_PATH, { force: true });
+    }
+  }
+  throw new Error(`could not take ${LOCK_PATH}`);
+}
 
 export interface LbWorld {
   ctx: LbBenchContext;
@@ -46,10 +93,10 @@ export interface LbWorldOptions {
 
 /** Creates the topology, applies sysctls and starts the backend server. */
 export async function createLbWorld(opts: LbWorldOptions): Promise<LbWorld> {
-  await cleanupStale(BENCH_PREFIX);
+  await cleanupDeadRuns();
   const backendIps = Array.from({ length: opts.backends }, (_, j) => backendIpFor(j));
   const net = await createPodNetwork({
-    prefix: BENCH_PREFIX,
+    prefix: `${BENCH_PREFIX}${process.pid}`,
     pods: [
       { name: 'client', ip: '10.200.0.10' },
       { name: 'backend', ip: '10.200.0.20', extraIps: backendIps },

@@ -51,6 +51,9 @@ export function createIptablesMode(ctx: LbBenchContext): LbMode & IptablesModeIn
       const payload = kubeProxyIptablesRestore(services, { clusterCidr: ctx.clusterCidr });
       const noflush = services.length <= NOFLUSH_MAX_SERVICES;
       mode.loader = noflush ? 'iptables-restore --noflush' : 'iptables-restore';
+      // Start from empty tables (untimed), as on kube-proxy's first sync on a
+      // fresh node: --noflush would otherwise keep chains of an earlier set.
+      await mode.teardown();
       return withFile('rules.txt', payload, async (rules) =>
         withFile('jumps.txt', kubeProxyJumpRestore({ flushBuiltins: true }), async (jumps) => {
           const programMs = await timed(async () => {
@@ -84,6 +87,8 @@ export function createNftablesMode(ctx: LbBenchContext): LbMode {
     name: 'nftables',
     async program(services: BenchService[]): Promise<{ programMs: number }> {
       const ruleset = kubeProxyNftRuleset(services, { clusterCidr: ctx.clusterCidr });
+      // Deleting the earlier table is not part of the timed load.
+      await withFile('delete.nft', kubeProxyNftDelete(), (f) => execInNetns(ctx.nodeNs, 'nft', ['-f', f]));
       return withFile('rules.nft', ruleset, async (f) => ({
         programMs: await timed(() => execInNetns(ctx.nodeNs, 'nft', ['-f', f], { timeoutMs: 1_200_000 })),
       }));

@@ -44,7 +44,11 @@ export interface LbBenchContext {
 /** A load-balancing implementation under test. */
 export interface LbMode {
   name: string;
-  /** Installs the given services (replacing any earlier set); reports how long programming took. */
+  /**
+   * Installs the given services, replacing any earlier set (called once per
+   * service count, while suspended or before the first resume); reports how
+   * long programming took. The mode stays suspended afterwards.
+   */
   program(services: BenchService[]): Promise<{ programMs: number }>;
   /**
    * cgroup v2 directory the client must run in (socket-level LB attaches to
@@ -52,14 +56,13 @@ export interface LbMode {
    */
   clientCgroup?: string;
   /**
-   * Optional: take the mode's hooks off the data path without forgetting the
-   * programmed services, and put them back. When both exist the harness
-   * programs once per service count and alternates modes by suspend/resume;
-   * otherwise it programs and tears down around every measurement.
+   * Take the mode's hooks off the data path without forgetting the programmed
+   * services, and put them back: the harness programs each mode once per
+   * service count, then alternates modes with resume/suspend around runs.
    */
-  suspend?(): Promise<void>;
-  resume?(): Promise<void>;
-  /** Removes everything the mode installed. */
+  suspend(): Promise<void>;
+  resume(): Promise<void>;
+  /** Removes everything the mode installed; called once, at the end of the run. */
   teardown(): Promise<void>;
 }
 
