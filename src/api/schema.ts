@@ -137,3 +137,23 @@ export function schemaAt(schema: Schema | undefined, names: string[]): Schema | 
   }
   return cur;
 }
+
+/** Drops fields the schema does not declare, in place (what decoding into typed structs does). */
+export function pruneUnknown(value: unknown, schema: Schema): void {
+  if (value === null || typeof value !== 'object') return;
+  if (schema.t === 'array' && Array.isArray(value)) {
+    for (const v of value) pruneUnknown(v, schema.items);
+    return;
+  }
+  if (Array.isArray(value)) return;
+  const o = value as Record<string, unknown>;
+  if (schema.t === 'map') {
+    for (const v of Object.values(o)) pruneUnknown(v, schema.values);
+  } else if (schema.t === 'object') {
+    for (const [k, v] of Object.entries(o)) {
+      const sub = schema.props[k];
+      if (sub) pruneUnknown(v, sub);
+      else if (!schema.open) delete o[k];
+    }
+  }
+}

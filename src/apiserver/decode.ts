@@ -3,7 +3,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type ResourceInfo } from '../api/registry.js';
-import { checkShape, type Schema } from '../api/schema.js';
+import { checkShape, pruneUnknown, type Schema } from '../api/schema.js';
 import { errors } from './errors.js';
 import { decodeProtobufObject, PROTOBUF } from './proto.js';
 
@@ -43,6 +43,7 @@ export function decodeObject(raw: unknown, info: { kind: string; group: string; 
       throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${issues.unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
     }
     if (mode === 'Warn') for (const u of issues.unknown) warnings.push(`unknown field "${u}"`);
+    if (issues.unknown.length) pruneUnknown(o, schema);
   }
   o.apiVersion = gv;
   o.kind = info.kind;

@@ -133,5 +133,7 @@ export function removeAt(obj: unknown, path: Path): void {
     const item = step(parent, last);
     const i = parent.indexOf(item);
     if (i >= 0) parent.splice(i, 1);
+    // An emptied list disappears, as it would from a typed object's JSON.
+    if (!parent.length && parentPath.length && parentPath[parentPath.length - 1].startsWith('f:')) removeAt(obj, parentPath);
   }
 }
