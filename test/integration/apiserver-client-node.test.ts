@@ -1,6 +1,6 @@
 // @kubernetes/client-node against the API server: CRUD, conflicts, pagination, watch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppsV1Api, CoreV1Api, KubeConfig, Watch, type V1ConfigMap } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, Watch, makeInformer, type V1ConfigMap } from '@kubernetes/client-node';
 import { startTestServer, type TestServer } from '../helpers/apiserver.js';
 
 let s: TestServer;
@@ -120,5 +120,23 @@ describe('client-node', () => {
     await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`events so far: ${events.join(',')}`)), 10_000))]);
     ctrl.abort();
     expect(events).toEqual(['ADDED:w:a', 'MODIFIED:w:b', 'DELETED:w:b']);
+  });
+
+  it('drives an informer through list, watch and cache updates', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'inf' } } });
+    await core.createNamespacedConfigMap({ namespace: 'inf', body: { metadata: { name: 'pre' } } });
+    const informer = makeInformer(kc, '/api/v1/namespaces/inf/configmaps', () => core.listNamespacedConfigMap({ namespace: 'inf' }));
+    const seen: string[] = [];
+    informer.on('add', (o) => seen.push(`add:${o.metadata?.name}`));
+    informer.on('update', (o) => seen.push(`update:${o.metadata?.name}`));
+    informer.on('delete', (o) => seen.push(`delete:${o.metadata?.name}`));
+    await informer.start();
+    await core.createNamespacedConfigMap({ namespace: 'inf', body: { metadata: { name: 'live' }, data: { a: '1' } } });
+    await core.replaceNamespacedConfigMap({ namespace: 'inf', name: 'live', body: { metadata: { name: 'live' }, data: { a: '2' } } });
+    await core.deleteNamespacedConfigMap({ namespace: 'inf', name: 'pre' });
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await informer.stop();
+    expect(seen).toEqual(['add:pre', 'add:live', 'update:live', 'delete:pre']);
   });
 });
