@@ -1,0 +1,126 @@
+// Turns one decoded kernel event into a Flow: classifies it, converts the
+// kernel's monotonic timestamp to wall-clock time, names protocol, TCP flags
+// and drop reason, and looks up endpoints and the service in the directories.
+import { DROP_REASONS } from '../../dataplane/maps/metrics.js';
+import { EVENT_TYPE, POLICY_VERDICT, type RawFlowEvent } from '../../dataplane/maps/events.js';
+import type { EndpointDirectory, ServiceDirectory } from './directory.js';
+import type { Flow, FlowEndpoint, PolicyVerdict } from './types.js';
+
+/** A flow before the ring gives it a sequence number. */
+export type UnsequencedFlow = Omit<Flow, 'seq'>;
+
+export interface EnrichContext {
+  node: string;
+  endpoints: EndpointDirectory;
+  services: ServiceDirectory;
+  /** Wall-clock ns minus CLOCK_MONOTONIC ns (bpf_ktime_get_ns uses CLOCK_MONOTONIC). */
+  clockOffsetNs: bigint;
+}
+
+/** Offset to add to a bpf_ktime_get_ns value to get Unix-epoch ns (Node's hrtime is CLOCK_MONOTONIC). */
+export function monotonicOffsetNs(): bigint {
+  const mono = process.hrtime.bigint();
+  const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+  return wall - mono;
+}
+
+const TCP_FLAG_NAMES: [number, string][] = [
+  [0x01, 'FIN'], [0x02, 'SYN'], [0x04, 'RST'], [0x08, 'PSH'], [0x10, 'ACK'], [0x20, 'URG'], [0x40, 'ECE'], [0x80, 'CWR'],
+];
+
+export function tcpFlagNames(bits: number): string[] {
+  return TCP_FLAG_NAMES.filter(([b]) => bits & b).map(([, n]) => n);
+}
+
+const PROTOCOLS: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
+export const protocolName = (p: number): string => PROTOCOLS[p] ?? `proto-${p}`;
+
+export function dropReasonName(code: number): string {
+  return DROP_REASONS[code] ?? `unknown_${-code}`;
+}
+
+const POLICY_NAMES: Record<number, PolicyVerdict> = {
+  [POLICY_VERDICT.none]: 'none', [POLICY_VERDICT.allowed]: 'allowed', [POLICY_VERDICT.denied]: 'denied', [POLICY_VERDICT.reply]: 'reply',
+};
+
+/** RFC 3339 with nanoseconds, UTC. */
+export function formatTimeNs(ns: bigint): string {
+  const ms = ns / 1_000_000n;
+  const iso = new Date(Number(ms)).toISOString(); // ...T12:34:56.789Z
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return `${iso.slice(0, 19)}.${frac}Z`;
+}
+
+function endpoint(dir: EndpointDirectory, ip: string, identity: number): FlowEndpoint | undefined {
+  const rec = ip && ip !== '0.0.0.0' ? dir.byIp(ip) : undefined;
+  if (!rec) return undefined;
+  return {
+    namespace: rec.namespace,
+    pod: rec.pod,
+    labels: Object.entries(rec.labels).map(([k, v]) => `${k}=${v}`).sort(),
+    identity: identity || rec.identity,
+  };
+}
+
+/** Classifies and enriches one event; undefined for an event type this agent does not know. */
+export function enrichEvent(e: RawFlowEvent, ctx: EnrichContext): UnsequencedFlow | undefined {
+  const wallNs = e.tsNs + ctx.clockOffsetNs;
+  const sourceIp = e.saddr === '0.0.0.0' ? '' : e.saddr;
+  const proto = protocolName(e.proto);
+  const base: UnsequencedFlow = {
+    time: formatTimeNs(wallNs),
+    timeNs: wallNs.toString(),
+    node: ctx.node,
+    type: 'trace',
+    subtype: 'tc-translation',
+    verdict: 'FORWARDED',
+    direction: e.dir,
+    protocol: proto,
+    sourceIp,
+    sourcePort: e.sport,
+    destinationIp: e.daddr === '0.0.0.0' ? e.origDaddr : e.daddr,
+    destinationPort: e.daddr === '0.0.0.0' ? e.origDport : e.dport,
+    sourceIdentity: e.srcIdentity,
+    destinationIdentity: e.dstIdentity,
+    serviceId: e.revNatId,
+    ifindex: e.ifindex,
+    cookie: e.cookie.toString(),
+  };
+  if (e.proto === 6 && e.ifindex !== 0) base.tcpFlags = tcpFlagNames(e.tcpFlags);
+  const src = endpoint(ctx.endpoints, base.sourceIp, e.srcIdentity);
+  const dst = endpoint(ctx.endpoints, base.destinationIp, e.dstIdentity);
+  if (src) base.source = src;
+  if (dst) base.destination = dst;
+  if (e.revNatId) {
+    const svc = ctx.services.byId(e.revNatId);
+    if (svc) base.service = { namespace: svc.namespace, name: svc.name };
+  }
+  const policy = { verdict: POLICY_NAMES[e.verdict] ?? 'none', direction: e.dir } as const;
+  switch (e.type) {
+    case EVENT_TYPE.sockTranslate:
+    case EVENT_TYPE.tcTranslate: {
+      const path = e.type === EVENT_TYPE.sockTranslate ? 'socket' : 'tc';
+      base.subtype = path === 'socket' ? 'socket-translation' : 'tc-translation';
+      base.verdict = 'TRANSLATED';
+      base.translation = { path, vip: e.origDaddr, vipPort: e.origDport, backend: e.daddr, backendPort: e.dport, backendId: e.backendId };
+      break;
+    }
+    case EVENT_TYPE.policy:
+      base.type = 'policy-verdict';
+      base.subtype = 'policy';
+      base.verdict = e.verdict === POLICY_VERDICT.denied ? 'DROPPED' : 'FORWARDED';
+      base.policy = policy;
+      break;
+    case EVENT_TYPE.drop:
+      base.type = 'drop';
+      base.subtype = 'drop';
+      base.verdict = 'DROPPED';
+      base.dropReasonCode = e.reason;
+      base.dropReason = dropReasonName(e.reason);
+      if (e.verdict !== POLICY_VERDICT.none) base.policy = policy;
+      break;
+    default:
+      return undefined;
+  }
+  return base;
+}
