@@ -19,6 +19,8 @@ const PODS = quick ? 2000 : 10_000;
 /** The baseline is O(nodes x pods) per cycle, so it runs over the first pods only. */
 const BASELINE_PODS = quick ? 200 : 1000;
 const NODE_COUNTS = [500, 5000];
+/** Each row is the best of this many runs, for ours and the baseline alike (shared machines are noisy). */
+const REPEATS = quick ? 3 : 2;
 const APPS = 100;
 const ZONES = 10;
 const UPSTREAM_REFERENCE = { podsPerSec: 680, nodes: 5000, note: 'kube-scheduler scheduler_perf figure, NOT measured here' };
@@ -109,6 +111,16 @@ async function run(nodeCount: number, workload: Workload, podCount: number, naiv
   return { pods: podCount, cpuShare, bound, seconds: +seconds.toFixed(3), podsPerSec: Math.round(bound / seconds), check: bound === podCount && verify(workload, snapshot) ? 'ok' : 'FAIL' };
 }
 
+async function bestOf(n: number, once: () => Promise<Run>): Promise<Run> {
+  let best = await once();
+  for (let i = 1; i < n; i++) {
+    const r = await once();
+    if (r.check === 'FAIL') return r;
+    if (r.podsPerSec > best.podsPerSec) best = r;
+  }
+  return best;
+}
+
 function pad(s: string | number, n: number): string {
   return String(s).padStart(n);
 }
@@ -117,6 +129,7 @@ async function main(): Promise<void> {
   const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   console.log(`scheduler benchmark (${quick ? 'quick' : 'full'}): ${PODS} pods, ${APPS} apps, ${ZONES} zones, nodes 32 cpu / 128Gi / 110 pods`);
   console.log(`machine: nproc ${machine.nproc}, ${machine.cpu}, ${machine.memGiB} GiB, node ${machine.node}`);
+  console.log(`each row: best of ${REPEATS} runs, ours and baseline alike`);
   console.log('cpu/wall: process CPU time / wall time of our run (below ~1 means other load shared the machine)');
   console.log('baseline: same framework and plugins, every node filtered and scored, counts rescanned each cycle (over the first pods only)');
   console.log('');
@@ -126,8 +139,8 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   for (const nodeCount of NODE_COUNTS) {
     for (const workload of ['basic', 'spread', 'anti-affinity'] as Workload[]) {
-      const ours = await run(nodeCount, workload, PODS, false);
-      const base = await run(nodeCount, workload, BASELINE_PODS, true);
+      const ours = await bestOf(REPEATS, () => run(nodeCount, workload, PODS, false));
+      const base = await bestOf(REPEATS, () => run(nodeCount, workload, BASELINE_PODS, true));
       const ratio = base.podsPerSec > 0 ? ours.podsPerSec / base.podsPerSec : 0;
       console.log(`${pad(nodeCount, 6)} ${workload.padEnd(14)} ${pad(ours.pods, 6)} ${pad(ours.podsPerSec, 8)} ${pad(ours.check, 6)} ${pad(ours.cpuShare.toFixed(2), 8)} ${pad(base.pods, 9)} ${pad(base.podsPerSec, 8)} ${pad(ratio.toFixed(1) + 'x', 7)}`);
       rows.push({ nodes: nodeCount, workload, ...ours, baseline: base, ratio: +ratio.toFixed(2) });
@@ -138,7 +151,7 @@ async function main(): Promise<void> {
   const target = { metric: 'basic pods/s at 5000 nodes', want: 1000, got: basic5k?.podsPerSec ?? 0 };
   console.log('');
   console.log(`target: ${target.metric} >= ${target.want}: ${target.got} (${target.got >= target.want ? 'met' : 'NOT met'})`);
-  console.log(`RESULT ${JSON.stringify({ bench: 'sched', mode: quick ? 'quick' : 'full', machine, pods: PODS, baselinePods: BASELINE_PODS, rows, reference: UPSTREAM_REFERENCE, target: { ...target, met: target.got >= target.want } })}`);
+  console.log(`RESULT ${JSON.stringify({ bench: 'sched', mode: quick ? 'quick' : 'full', machine, pods: PODS, baselinePods: BASELINE_PODS, repeats: REPEATS, rows, reference: UPSTREAM_REFERENCE, target: { ...target, met: target.got >= target.want } })}`);
 }
 
 main().catch((err: unknown) => {

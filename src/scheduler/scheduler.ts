@@ -118,8 +118,10 @@ export async function start(config: SchedulerConfig): Promise<Handle> {
       case 'Node':
         if (ev.type === 'DELETED') snapshot.removeNode(ev.object.metadata.name);
         else {
+          const before = snapshot.node(ev.object.metadata.name)?.node;
           snapshot.upsertNode(ev.object);
-          queue.moveOnEvent();
+          // Heartbeat-only updates (conditions, images) cannot make a pod fit.
+          if (!before || nodeSchedulingChange(before, ev.object)) queue.moveOnEvent();
         }
         return;
       case 'Namespace':
@@ -211,4 +213,10 @@ export async function start(config: SchedulerConfig): Promise<Handle> {
       checkIdle();
     },
   };
+}
+
+/** Whether a node update touches what plugins read: labels, taints, cordon, allocatable. */
+export function nodeSchedulingChange(a: Node, b: Node): boolean {
+  const view = (n: Node) => JSON.stringify([n.metadata.labels, n.spec?.taints, n.spec?.unschedulable, n.status?.allocatable ?? n.status?.capacity]);
+  return view(a) !== view(b);
 }

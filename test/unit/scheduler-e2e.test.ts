@@ -86,6 +86,20 @@ describe('scheduler component', () => {
     expect(h.bound.get('big')).toBe('large');
   });
 
+  it('retries parked pods on node changes that matter, not on heartbeats', async () => {
+    const h = await harness();
+    h.bus.emit({ kind: 'Node', type: 'ADDED', object: makeNode({ name: 'n1', cpu: '1' }) });
+    h.bus.emit({ kind: 'Pod', type: 'ADDED', object: makePod({ name: 'big', cpu: '2' }) });
+    await h.handle.waitForIdle();
+    const heartbeat = makeNode({ name: 'n1', cpu: '1' });
+    heartbeat.status = { ...heartbeat.status, conditions: [{ type: 'Ready', status: 'True' }] };
+    h.bus.emit({ kind: 'Node', type: 'MODIFIED', object: heartbeat });
+    expect(h.handle.queue.where('default/big')).toBe('unschedulable');
+    h.bus.emit({ kind: 'Node', type: 'MODIFIED', object: makeNode({ name: 'n1', cpu: '4' }) });
+    await until(() => h.bound.has('big'));
+    expect(h.bound.get('big')).toBe('n1');
+  });
+
   it('frees resources when an assigned pod is deleted and retries the waiting pod', async () => {
     const h = await harness();
     h.bus.emit({ kind: 'Node', type: 'ADDED', object: makeNode({ name: 'n1', cpu: '2' }) });
