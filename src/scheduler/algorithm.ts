@@ -71,7 +71,7 @@ export class Algorithm {
         if (info) candidates.push(info);
       }
       start = 0;
-      diagnosis.absentStatus = unresolvable(`node(s) didn't satisfy plugin(s) [${pre.restrictedBy!.join(' ')}]`);
+      diagnosis.absentStatus = unresolvable(`node(s) didn't satisfy plugin(s) [${[...pre.restrictedBy!].sort().join(' ')}]`);
       for (const name of pre.restrictedBy!) diagnosis.unschedulablePlugins.add(name);
     }
     const n = candidates.length;

@@ -106,8 +106,8 @@ export class Framework {
           restricting.push(p.name);
           nodeNames = nodeNames ? new Set([...nodeNames].filter((n) => out.nodeNames!.has(n))) : out.nodeNames;
           if (nodeNames.size === 0) {
-            const reason = restricting.length > 1 ? `node(s) didn't satisfy plugin(s) [${restricting.join(' ')}] simultaneously` : `node(s) didn't satisfy plugin(s) [${p.name}]`;
-            return { status: { code: 'UnschedulableAndUnresolvable', reasons: [reason], plugin: p.name }, filters };
+            const reason = restricting.length > 1 ? `node(s) didn't satisfy plugin(s) [${[...restricting].sort().join(' ')}] simultaneously` : `node(s) didn't satisfy plugin ${p.name}`;
+            return { status: { code: 'Unschedulable', reasons: [reason], plugin: p.name }, filters };
           }
         }
       }

@@ -51,6 +51,18 @@ describe('framework', () => {
     expect(r).toMatchObject({ unschedulable: '0/3 nodes are available: 3 node(s) are all wrong.' });
   });
 
+  it('intersects PreFilter node restrictions and words an empty intersection like kube', () => {
+    const only = (name: string, nodes: string[]): Plugin => ({ name, preFilter: () => ({ nodeNames: new Set(nodes) }) });
+    const registry = new Registry().register('A', () => only('A', ['n0', 'n1'])).register('B', () => only('B', ['n1', 'n2'])).register('C', () => only('C', ['n2']));
+    const snap = snapshot(3);
+    const algo = (names: string[]) => new Algorithm({ registry, preemptionMessage: false, profile: { plugins: names.map((name) => ({ name })) } });
+    expect(algo(['A', 'B']).schedule(makePod({ name: 'p' }), snap)).toMatchObject({ node: 'n1' });
+    expect(algo(['B', 'A', 'C']).schedule(makePod({ name: 'p' }), snap)).toMatchObject({ unschedulable: "0/3 nodes are available: 3 node(s) didn't satisfy plugin(s) [A B C] simultaneously." });
+    const none: Plugin = { name: 'None', preFilter: () => ({ nodeNames: new Set() }) };
+    const r = new Algorithm({ registry: new Registry().register('None', () => none), preemptionMessage: false, profile: { plugins: [{ name: 'None' }] } }).schedule(makePod({ name: 'p' }), snap);
+    expect(r).toMatchObject({ unschedulable: "0/3 nodes are available: 3 node(s) didn't satisfy plugin None." });
+  });
+
   it('runs Filters in profile order and reports the first rejection only', () => {
     const snap = new Snapshot();
     snap.upsertNode(makeNode({ name: 'n1', cpu: '1', unschedulable: true }));
