@@ -21,8 +21,8 @@ export interface FlowLab {
   grpc: ObserverClient;
   grpcAddress: string;
   metricsUrl: string;
-  /** Names the lab's service ids after the table has written them (VIP -> name). */
-  nameServices(byVip: Record<string, string>): void;
+  /** Names the lab's service ids after the table has written them (VIP -> name), with backends per frontend. */
+  nameServices(byVip: Record<string, string>, backendsByName?: Record<string, number>): void;
   teardown(): Promise<void>;
 }
 
@@ -38,7 +38,14 @@ export async function createFlowLab(prefix: string, opts: Partial<FlowsConfig> =
   try {
     flows = await startFlows({
       dataplane: lab.dp, endpoints, services, grpcAddress: '127.0.0.1:0', metricsAddress: '127.0.0.1:0',
-      metrics: { conntrackEntries: () => lab.dp.conntrack.entries().length, conntrackSampleMs: 500 },
+      metrics: {
+        conntrackEntries: () => lab.dp.conntrack.entries().length,
+        conntrackSampleMs: 500,
+        serviceCounts: () => {
+          const st = lab.table.stats();
+          return { services: st.services, backends: st.backends };
+        },
+      },
       ...opts,
     });
   } catch (err) {
@@ -50,10 +57,10 @@ export async function createFlowLab(prefix: string, opts: Partial<FlowsConfig> =
   return {
     lab, flows, endpoints, services, grpc, grpcAddress,
     metricsUrl: `http://${flows.metrics?.address}/metrics`,
-    nameServices(byVip) {
+    nameServices(byVip, backendsByName = {}) {
       for (const [id, rn] of lab.dp.lb.revNat.entries()) {
         const name = byVip[numberToIpv4(rn.address)];
-        if (name) services.set(id, { namespace: NAMESPACE, name }, 3);
+        if (name) services.set(id, { namespace: NAMESPACE, name }, backendsByName[name] ?? 0);
       }
     },
     async teardown() {

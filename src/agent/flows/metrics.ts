@@ -56,7 +56,14 @@ function mirror(c: client.Counter<string>, labels: Record<string, string>, last:
 export function createFlowRegistry(config: FlowMetricsConfig): { registry: client.Registry; detach: () => void } {
   const { observer } = config;
   const registry = new client.Registry();
-  if (config.defaultMetrics !== false) client.collectDefaultMetrics({ register: registry });
+  if (config.defaultMetrics !== false) {
+    client.collectDefaultMetrics({ register: registry });
+    // Gauges named *_total break Prometheus naming (promtool flags them); the
+    // same values stay available per type as nodejs_active_{handles,requests,resources}.
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(n);
+    }
+  }
 
   const flows = new client.Counter({
     name: 'ebbflow_flows_processed_total',
