@@ -71,7 +71,10 @@ const DEFAULTERS: Record<string, (o: KubeObject) => void> = {
   Pod(o) {
     defaultPodSpec(o.spec as PodSpec);
     const sp = o.spec as Obj | undefined;
-    if (sp) {
+    if (sp && typeof sp === 'object') {
+      // What the ServiceAccount admission plugin does for pods that name none.
+      setIfMissing(sp, 'serviceAccountName', 'default');
+      setIfMissing(sp, 'serviceAccount', sp.serviceAccountName);
       setIfMissing(sp, 'enableServiceLinks', true);
       setIfMissing(sp, 'priority', 0);
     }

@@ -18,6 +18,8 @@ export interface ApiServerConfig {
   /** Compact history older than this many revisions (default 10000; 0 disables), every compactIntervalMs (default 5 min). */
   compactRetainRevisions?: number;
   compactIntervalMs?: number;
+  /** Events older than this are deleted (default 3600; 0 keeps them). */
+  eventTTLSeconds?: number;
   logger?: Logger;
 }
 

@@ -14,6 +14,7 @@ import type { ApiServerConfig, ApiServerHandle } from './config.js';
 import { aggregated, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
 import { ApiError, asApiError, errors } from './errors.js';
 import { sendError, sendJson, sendText } from './http.js';
+import { startHousekeeping } from './housekeeping.js';
 import { Objects } from './objects.js';
 import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { handleResource, parseResourcePath, type RestContext } from './rest.js';
@@ -143,18 +144,13 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   const url = `https://${address}`;
   const kubeconfigPath = writeKubeconfig(config.dataDir, pki, url);
 
-  let compactTimer: NodeJS.Timeout | undefined;
-  // Like kine, keep a bounded history: compact periodically, retaining the newest revisions for watchers.
-  const retain = config.compactRetainRevisions ?? 10_000;
-  if (retain > 0) {
-    compactTimer = setInterval(() => {
-      store
-        .currentRevision()
-        .then((rev) => (rev - retain > 0 ? store.compact(rev - retain) : undefined))
-        .catch((err: unknown) => log.warn({ err }, 'compaction failed'));
-    }, config.compactIntervalMs ?? 5 * 60_000);
-    compactTimer.unref();
-  }
+  // Like kine, keep a bounded history; like kube-apiserver, expire old Events.
+  const stopHousekeeping = startHousekeeping(store, objects, registry, {
+    compactRetainRevisions: config.compactRetainRevisions ?? 10_000,
+    compactIntervalMs: config.compactIntervalMs ?? 5 * 60_000,
+    eventTTLSeconds: config.eventTTLSeconds ?? 3600,
+    eventSweepIntervalMs: 60_000,
+  }, log);
   log.info({ url, kubeconfigPath }, 'api server listening');
 
   let stopped = false;
@@ -165,7 +161,7 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearInterval(compactTimer);
+      stopHousekeeping();
       for (const end of [...open]) end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,12 +1,26 @@
 // `ebbflow server`: turns flags into an ApiServerConfig and runs the API
 // server until SIGTERM/SIGINT.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { start, type ApiServerConfig } from '../apiserver/server.js';
 import { createLogger } from '../log/logger.js';
 import { parseDatastore } from '../store/index.js';
 
-export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--log-level LEVEL]`;
+export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--log-level LEVEL]`;
+
+/** Parses a kube-apiserver style token file: token,user,uid[,"group1,group2"] per line. */
+export function parseTokenFile(text: string): Record<string, { user: string; groups: string[] }> {
+  const out: Record<string, { user: string; groups: string[] }> = {};
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = line.match(/^([^,]+),([^,]+),([^,]*)(?:,"?([^"]*)"?)?$/);
+    if (!m) throw new Error(`token file line ${i + 1}: expected token,user,uid[,"groups"]`);
+    out[m[1]] = { user: m[2], groups: m[4] ? m[4].split(',').map((g) => g.trim()).filter(Boolean) : [] };
+  }
+  return out;
+}
 
 /** Parses server flags into a typed config (throws Error with a usage message on bad input). */
 export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: string } {
@@ -18,6 +32,7 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
       port: { type: 'string', default: '6443' },
       datastore: { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
+      'token-auth-file': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -28,7 +43,9 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
   const datastore = parseDatastore((values.datastore as string | undefined) ?? `sqlite://${join(dataDir, 'state.db')}`);
   const logLevel = values['log-level'] as string;
   if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`--log-level ${logLevel}: unknown level\n${SERVER_USAGE}`);
-  return { dataDir, bind: values.bind as string, port, datastore, logLevel };
+  const tokenFile = values['token-auth-file'] as string | undefined;
+  const tokens = tokenFile ? parseTokenFile(readFileSync(tokenFile, 'utf8')) : undefined;
+  return { dataDir, bind: values.bind as string, port, datastore, logLevel, tokens };
 }
 
 /** Runs the API server from CLI flags; resolves after a clean stop on SIGTERM/SIGINT. */
