@@ -2,6 +2,7 @@
 // PreFilter, Filter, PreScore, Score and NormalizeScore extension points;
 // a node's score is sum_k weight_k * normalizedScore_k(node), each plugin's
 // score in 0..100 like kube-scheduler's MaxNodeScore.
+import { SchedulerConfigError } from './errors.js';
 import type { NodeInfo } from './nodeinfo.js';
 import type { PodInfo } from './podinfo.js';
 import type { Snapshot } from './snapshot.js';
@@ -52,14 +53,14 @@ export class Registry {
   private readonly factories = new Map<string, { factory: PluginFactory; weight: number }>();
 
   register(name: string, factory: PluginFactory, defaultWeight = 1): this {
-    if (this.factories.has(name)) throw new Error(`plugin ${name} registered twice`);
+    if (this.factories.has(name)) throw new SchedulerConfigError(`plugin ${name} registered twice`);
     this.factories.set(name, { factory, weight: defaultWeight });
     return this;
   }
 
   build(cfg: PluginConfig): { plugin: Plugin; weight: number } {
     const entry = this.factories.get(cfg.name);
-    if (!entry) throw new Error(`unknown scheduler plugin ${cfg.name}`);
+    if (!entry) throw new SchedulerConfigError(`unknown scheduler plugin ${cfg.name}`);
     return { plugin: entry.factory(cfg.args), weight: cfg.weight ?? entry.weight };
   }
 }

@@ -71,7 +71,7 @@ describe('framework', () => {
   });
 
   it('refuses unknown and duplicate plugin names', () => {
-    expect(() => new Algorithm({ profile: { plugins: [{ name: 'Nope' }] } })).toThrow(/unknown scheduler plugin Nope/);
+    expect(() => new Algorithm({ profile: { plugins: [{ name: 'Nope' }] } })).toThrow(expect.objectContaining({ code: 'SCHED_ERR_CONFIG', message: 'unknown scheduler plugin Nope' }));
     expect(() => defaultRegistry().register('NodeName', () => byIndex)).toThrow(/registered twice/);
   });
 
