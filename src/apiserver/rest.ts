@@ -5,6 +5,7 @@ import type { KubeObject, Status } from '../api/meta.js';
 import { apiVersionOf, type Registry, type ResourceInfo } from '../api/registry.js';
 import type { Store } from '../store/types.js';
 import type { User } from './authn.js';
+import type { Attributes, Authorizer } from './authz/rbac.js';
 import { decodeObject, parseBody, type FieldValidation } from './decode.js';
 import { ApiError, errors } from './errors.js';
 import { negotiate, readBody, sendFormatted, type OutputFormat } from './http.js';
@@ -18,6 +19,7 @@ import { serveWatch, type WatchContext } from './watch.js';
 export interface RestContext {
   /** The authenticated caller of the current request. */
   user?: User;
+  authorizer: Authorizer;
   registry: Registry;
   store: Store;
   objects: Objects;
@@ -124,7 +126,7 @@ export async function handleResource(ctx: RestContext, rr: ResourceRequest, req:
     const ct = req.headers['content-type'] ?? 'application/json';
     requireBodyType(ct);
     const body = decodeObject(parseBody(await readBody(req), ct), info, info.schema, 'Strict', []);
-    return sendFormatted(res, 201, review(info, body, ctx.user), 'json');
+    return sendFormatted(res, 201, await review(ctx, info, body), 'json');
   }
   const accept = negotiate(req.headers.accept);
   const ns = info.namespaced ? rr.namespace : undefined;
@@ -243,15 +245,38 @@ export async function handleResource(ctx: RestContext, rr: ResourceRequest, req:
   throw errors.methodNotAllowed(method);
 }
 
-/** Answers self reviews. There is no authorizer yet: every authenticated user may do everything, and the review says so. */
-function review(info: ResourceInfo, body: KubeObject, user: User | undefined): KubeObject {
+/** Answers self reviews: who am I, and may I do this (asked of the RBAC authorizer). */
+async function review(ctx: RestContext, info: ResourceInfo, body: KubeObject): Promise<KubeObject> {
   const out: KubeObject = { ...body, metadata: { ...body.metadata, creationTimestamp: undefined } };
+  const user = ctx.user ?? { name: 'system:anonymous', groups: ['system:unauthenticated'] };
   if (info.kind === 'SelfSubjectReview') {
-    out.status = { userInfo: { username: user?.name ?? 'system:anonymous', groups: user?.groups ?? ['system:unauthenticated'] } };
-  } else {
-    out.status = { allowed: !!user, reason: 'ebbflow has no authorizer yet: authenticated users are allowed every request' };
+    out.status = { userInfo: { username: user.name, groups: user.groups } };
+    return out;
   }
+  const spec = (body.spec ?? {}) as { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> };
+  let attrs: Attributes;
+  if (spec.resourceAttributes) {
+    const r = spec.resourceAttributes;
+    attrs = { isResource: true, verb: r.verb ?? '', apiGroup: r.group ?? '', resource: r.resource ?? '', subresource: r.subresource || undefined, namespace: r.namespace || undefined, name: r.name || undefined };
+  } else if (spec.nonResourceAttributes) {
+    attrs = { isResource: false, verb: spec.nonResourceAttributes.verb ?? '', path: spec.nonResourceAttributes.path ?? '' };
+  } else {
+    throw errors.invalid(info.kind, info.group, '', [{ type: 'FieldValueRequired', field: 'spec', message: 'Required value: exactly one of resourceAttributes or nonResourceAttributes' }]);
+  }
+  const d = await ctx.authorizer.authorize(user, attrs);
+  out.status = { allowed: d.allowed, ...(d.reason ? { reason: d.reason } : {}) };
   return out;
+}
+
+/** RBAC attributes of a resource request. */
+export function requestAttributes(rr: ResourceRequest, method: string, q: URLSearchParams): Attributes {
+  const watch = rr.watchPath || parseBool(q, 'watch');
+  const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch' };
+  let verb = verbs[method] ?? 'get';
+  if (method === 'GET' || method === 'HEAD') verb = rr.name ? (watch ? 'watch' : 'get') : watch ? 'watch' : 'list';
+  if (method === 'DELETE') verb = rr.name ? 'delete' : 'deletecollection';
+  const namespace = rr.plural === 'namespaces' && rr.name ? rr.name : rr.namespace;
+  return { isResource: true, verb, apiGroup: rr.group, resource: rr.plural, subresource: rr.subresource, namespace, name: rr.name };
 }
 
 function requireBodyType(ct: string): void {

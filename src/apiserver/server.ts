@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { KubeObject } from '../api/meta.js';
 import { createRegistry, type Registry } from '../api/registry.js';
 import { createLogger, forComponent, type Logger } from '../log/logger.js';
 import { openStore } from '../store/index.js';
@@ -17,7 +18,8 @@ import { sendError, sendJson, sendText } from './http.js';
 import { startHousekeeping } from './housekeeping.js';
 import { Objects } from './objects.js';
 import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.js';
-import { handleResource, parseResourcePath, type RestContext } from './rest.js';
+import { createRbacAuthorizer, forbiddenMessage, type Attributes } from './authz/rbac.js';
+import { handleResource, parseResourcePath, requestAttributes, type RestContext } from './rest.js';
 
 export type { ApiServerConfig, ApiServerHandle } from './config.js';
 
@@ -27,14 +29,21 @@ const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-
 const ANONYMOUS_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 async function bootstrap(objects: Objects, registry: Registry): Promise<void> {
-  const nsInfo = registry.byPlural('', 'v1', 'namespaces')!;
-  for (const name of DEFAULT_NAMESPACES) {
+  const ensure = async (plural: string, group: string, version: string, obj: KubeObject) => {
     try {
-      await objects.create(nsInfo, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { dryRun: false, fieldManager: 'ebbflow-apiserver', fieldValidation: 'Strict', warnings: [] });
+      await objects.create(registry.byPlural(group, version, plural)!, undefined, obj, { dryRun: false, fieldManager: 'ebbflow-apiserver', fieldValidation: 'Strict', warnings: [] });
     } catch (err) {
       if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
     }
-  }
+  };
+  for (const name of DEFAULT_NAMESPACES) await ensure('namespaces', '', 'v1', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  const rbac = 'rbac.authorization.k8s.io';
+  const labels = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+  await ensure('clusterroles', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: 'cluster-admin', labels }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }] });
+  await ensure('clusterrolebindings', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'cluster-admin', labels }, roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ apiGroup: rbac, kind: 'Group', name: 'system:masters' }] });
+  // Every authenticated user may ask who they are and what they may do.
+  await ensure('clusterroles', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: 'system:basic-user', labels }, rules: [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] }, { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] }] });
+  await ensure('clusterrolebindings', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'system:basic-user', labels }, roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'system:basic-user' }, subjects: [{ apiGroup: rbac, kind: 'Group', name: 'system:authenticated' }] });
 }
 
 /** Starts the API server; resolves once it is listening and the kubeconfig is written. */
@@ -48,7 +57,9 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   await bootstrap(objects, registry);
 
   const open = new Set<() => void>();
+  const authorizer = createRbacAuthorizer(store);
   const ctx: RestContext = {
+    authorizer,
     registry,
     store,
     objects,
@@ -73,6 +84,18 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
     const user = authn.authenticate(req);
     if (!ANONYMOUS_PATHS.has(path) && !user) throw errors.unauthorized();
     const method = req.method ?? 'GET';
+    let segments: string[];
+    try {
+      segments = path.split('/').slice(1).map(decodeURIComponent);
+    } catch {
+      throw errors.badRequest(`malformed URL path ${JSON.stringify(path)}`);
+    }
+    const rr = parseResourcePath(segments);
+    if (user) {
+      const attrs: Attributes = rr ? requestAttributes(rr, method, q) : { isResource: false, verb: method.toLowerCase(), path };
+      const d = await authorizer.authorize(user, attrs);
+      if (!d.allowed) throw new ApiError(403, 'Forbidden', forbiddenMessage(user, attrs), rr ? { name: rr.name, group: rr.group, kind: rr.plural } : undefined);
+    }
     if (path === '/healthz' || path === '/livez' || path === '/readyz') return sendText(res, 200, 'ok');
     if (path === '/version') return sendJson(res, 200, KUBE_VERSION);
     if (method === 'GET') {
@@ -104,13 +127,6 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
         return sendJson(res, 200, doc);
       }
     }
-    let segments: string[];
-    try {
-      segments = path.split('/').slice(1).map(decodeURIComponent);
-    } catch {
-      throw errors.badRequest(`malformed URL path ${JSON.stringify(path)}`);
-    }
-    const rr = parseResourcePath(segments);
     if (!rr) throw errors.noRoute();
     if (rr.group === '' && rr.version !== 'v1') throw errors.noRoute();
     return handleResource({ ...ctx, user }, rr, req, res, q);

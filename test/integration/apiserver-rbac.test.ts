@@ -1,0 +1,59 @@
+// RBAC: bearer-token users get only what Roles/ClusterRoles bound to them allow.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminCredentials, rawRequest, startTestServer, type TestServer } from '../helpers/apiserver.js';
+
+let s: TestServer;
+const rbac = '/apis/rbac.authorization.k8s.io/v1';
+
+function asBob(method: string, path: string, body?: unknown) {
+  const creds = { ...adminCredentials(s.dir), cert: '', key: '' };
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return rawRequest(s.handle.url, creds, method, path, text, { Authorization: 'Bearer bob-token' });
+}
+
+beforeAll(async () => {
+  s = await startTestServer({ tokens: { 'bob-token': { user: 'bob', groups: ['devs'] } } });
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+describe('rbac', () => {
+  it('bootstraps cluster-admin for system:masters', async () => {
+    const crb = (await s.request('GET', `${rbac}/clusterrolebindings/cluster-admin`)).json();
+    expect(crb.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }]);
+  });
+
+  it('forbids unbound users but lets them read discovery', async () => {
+    const r = await asBob('GET', '/api/v1/namespaces/default/pods');
+    expect(r.status).toBe(403);
+    expect(r.json()).toMatchObject({ reason: 'Forbidden', code: 403, message: 'pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "default"' });
+    expect((await asBob('GET', '/apis')).status).toBe(200);
+    expect((await asBob('GET', '/version')).status).toBe(200);
+  });
+
+  it('grants what a RoleBinding allows, in its namespace only', async () => {
+    await s.request('POST', `${rbac}/namespaces/default/roles`, { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods', 'pods/status'], verbs: ['get', 'list', 'watch'] }] });
+    await s.request('POST', `${rbac}/namespaces/default/rolebindings`, { metadata: { name: 'bob-reads' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' }, subjects: [{ kind: 'User', name: 'bob', apiGroup: 'rbac.authorization.k8s.io' }] });
+    expect((await asBob('GET', '/api/v1/namespaces/default/pods')).status).toBe(200);
+    expect((await asBob('GET', '/api/v1/namespaces/kube-system/pods')).status).toBe(403);
+    expect((await asBob('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'x' }, spec: { containers: [{ name: 'c', image: 'i' }] } })).status).toBe(403);
+    expect((await asBob('GET', '/api/v1/namespaces/default/configmaps')).status).toBe(403);
+  });
+
+  it('grants through groups and ClusterRoleBindings, with resourceNames', async () => {
+    await s.request('POST', `${rbac}/clusterroles`, { metadata: { name: 'one-cm' }, rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['shared'], verbs: ['get'] }] });
+    await s.request('POST', `${rbac}/clusterrolebindings`, { metadata: { name: 'devs-one-cm' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'one-cm' }, subjects: [{ kind: 'Group', name: 'devs', apiGroup: 'rbac.authorization.k8s.io' }] });
+    await s.request('POST', '/api/v1/namespaces/kube-public/configmaps', { metadata: { name: 'shared' } });
+    expect((await asBob('GET', '/api/v1/namespaces/kube-public/configmaps/shared')).status).toBe(200);
+    expect((await asBob('GET', '/api/v1/namespaces/kube-public/configmaps/other')).status).toBe(403);
+    expect((await asBob('GET', '/api/v1/namespaces/kube-public/configmaps')).status).toBe(403);
+  });
+
+  it('answers SelfSubjectAccessReview with the authorizer', async () => {
+    const ask = async (attrs: Record<string, string>) => (await asBob('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } })).json().status.allowed;
+    expect(await ask({ namespace: 'default', verb: 'watch', resource: 'pods' })).toBe(true);
+    expect(await ask({ namespace: 'default', verb: 'delete', resource: 'pods' })).toBe(false);
+    expect((await s.kubectl(['auth', 'can-i', 'delete', 'nodes'])).stdout.trim()).toBe('yes');
+  });
+});
