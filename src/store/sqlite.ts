@@ -100,14 +100,14 @@ class SqliteStore implements Store {
       compactRev: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'compact_rev'"),
       setCompactRev: db.prepare<[number]>("UPDATE meta SET value = ? WHERE name = 'compact_rev'"),
       // Pages start after the last key inside the grouped scan, so paging a large prefix stays linear overall.
-      list: db.prepare<{ start: string; end: string; rev: number; after: string; limit: number }, Row>(`
+      list: db.prepare<{ start: string; end: string; rev: number; limit: number }, Row>(`
         SELECT l.* FROM log l JOIN (
-          SELECT key AS k, MAX(rev) AS mr FROM log WHERE key >= @start AND key > @after AND key < @end AND rev <= @rev GROUP BY key
+          SELECT key AS k, MAX(rev) AS mr FROM log WHERE key >= @start AND key < @end AND rev <= @rev GROUP BY key
         ) m ON l.rev = m.mr
         WHERE l.deleted = 0 ORDER BY l.key LIMIT @limit`),
-      countAfter: db.prepare<{ start: string; end: string; rev: number; after: string }, { n: number }>(`
+      countAfter: db.prepare<{ start: string; end: string; rev: number }, { n: number }>(`
         SELECT COUNT(*) AS n FROM log l JOIN (
-          SELECT MAX(rev) AS mr FROM log WHERE key >= @start AND key > @after AND key < @end AND rev <= @rev GROUP BY key
+          SELECT MAX(rev) AS mr FROM log WHERE key >= @start AND key < @end AND rev <= @rev GROUP BY key
         ) m ON l.rev = m.mr WHERE l.deleted = 0`),
       count: db.prepare<[string, string], { n: number }>(`
         SELECT COUNT(*) AS n FROM log l JOIN (
@@ -210,7 +210,8 @@ class SqliteStore implements Store {
     if (revision < compacted) throw new CompactedError(revision, compacted);
     const end = prefixEnd(prefix);
     const want = opts.limit && opts.limit > 0 ? opts.limit + 1 : -1;
-    const rows = this.stmts.list.all({ start: prefix, end, rev: revision, after, limit: want });
+    // One lower bound on key keeps the index range tight: "after k" is "at or after k + NUL".
+    const rows = this.stmts.list.all({ start: after ? after + '\u0000' : prefix, end, rev: revision, limit: want });
     const result: ListResult = { items: [], revision };
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     const page = limit && rows.length > limit ? rows.slice(0, limit) : rows;
@@ -218,7 +219,7 @@ class SqliteStore implements Store {
     if (limit && rows.length > limit) {
       const last = page[page.length - 1].key;
       result.continue = encodeContinue(revision, last);
-      result.remaining = this.stmts.countAfter.get({ start: prefix, end, rev: revision, after: last })?.n ?? 0;
+      result.remaining = this.stmts.countAfter.get({ start: last + '\u0000', end, rev: revision })?.n ?? 0;
     }
     return result;
   }
