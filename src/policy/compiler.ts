@@ -36,8 +36,8 @@ export interface PolicyEntry {
 export interface EndpointPolicy {
   ingressEnforced: boolean;
   egressEnforced: boolean;
-  /** Sorted, without duplicates. */
-  entries: PolicyEntry[];
+  /** Sorted, without duplicates; frozen and shared between endpoints with equal policies. */
+  entries: readonly PolicyEntry[];
 }
 
 export interface CompiledPolicies {
@@ -69,6 +69,7 @@ export function compilePolicies(state: ClusterState, ids: IdentityResolver, opts
   for (const pod of policyPods(state.pods)) {
     if (!opts.endpoint || opts.endpoint(pod)) builders.set(objectKey(pod.metadata), new EndpointBuilder(pod));
   }
+  const parts = new Parts();
   const named = new NamedPortCache();
 
   for (const pol of state.policies) {
@@ -83,17 +84,19 @@ export function compilePolicies(state: ClusterState, ids: IdentityResolver, opts
       for (const rule of pol.spec.ingress ?? []) {
         const peers = resolvePeers(rule.from, ns, u);
         const specs = portSpecs(rule.ports);
-        const numeric = specs.filter((s) => s.kind === 'numeric');
-        const shared = crossPeers('ingress', peers, numeric);
+        const shared = parts.make(crossPeers('ingress', peers, specs));
         const namedSpecs = specs.filter((s) => s.kind === 'named');
+        const ruleId = parts.nextRuleId();
         for (const b of selected) {
-          b.addAll(shared);
-          // Ingress named ports name the selected pod's own container ports.
-          for (const s of namedSpecs) {
-            for (const port of resolveNamedPort(b.pod, s.name, s.proto)) {
-              for (const t of peers) b.add({ direction: 'ingress', identity: t.identity, proto: s.proto, portStart: port, portEnd: port });
-            }
-          }
+          b.add(shared);
+          if (namedSpecs.length === 0) continue;
+          // Ingress named ports name the selected pod's own container ports;
+          // pods resolving them alike share one part.
+          const resolved: PortSpec[] = namedSpecs.flatMap((s) =>
+            s.kind === 'named' ? resolveNamedPort(b.pod, s.name, s.proto).map((port) => ({ kind: 'numeric' as const, proto: s.proto, portStart: port, portEnd: port })) : [],
+          );
+          const sig = `${ruleId}|${resolved.map((r) => (r.kind === 'numeric' ? `${r.proto}/${r.portStart}` : '')).join(',')}`;
+          b.add(parts.cached(sig, () => crossPeers('ingress', peers, resolved)));
         }
       }
     }
@@ -102,18 +105,20 @@ export function compilePolicies(state: ClusterState, ids: IdentityResolver, opts
       for (const rule of pol.spec.egress ?? []) {
         const peers = resolvePeers(rule.to, ns, u);
         const specs = portSpecs(rule.ports);
-        const entries = crossPeers('egress', peers, specs.filter((s) => s.kind === 'numeric'));
+        const entries = crossPeers('egress', peers, specs);
         for (const s of specs) if (s.kind === 'named') entries.push(...named.egressEntries(s, peers, u));
-        for (const b of selected) b.addAll(entries);
+        const part = parts.make(entries);
+        for (const b of selected) b.add(part);
       }
     }
   }
 
   const endpoints = new Map<string, EndpointPolicy>();
-  for (const [key, b] of builders) endpoints.set(key, b.build());
+  for (const [key, b] of builders) endpoints.set(key, parts.build(b));
   return { endpoints, podIdentities: u.podIdentity, cidrIdentities: u.cidrIdentities, ipcache: u.ipcache };
 }
 
+/** Numeric (proto, port range) specs × peers; named specs are skipped. */
 function crossPeers(direction: Direction, peers: PeerTarget[], specs: PortSpec[]): PolicyEntry[] {
   const out: PolicyEntry[] = [];
   for (const t of peers) {
@@ -150,32 +155,92 @@ class NamedPortCache {
   }
 }
 
+/** A sorted, duplicate-free, frozen run of entries contributed by one rule. */
+interface Part {
+  id: number;
+  entries: readonly PolicyEntry[];
+}
+
+// Endpoints selected by the same rules get the same entries, and at scale
+// most entries come from a few broad rules selecting many pods. So rules
+// produce shared parts, and an endpoint's policy is the merge of its parts,
+// memoized by the set of parts: the entries array is shared (and frozen)
+// between endpoints with equal policies instead of rebuilt per pod.
+class Parts {
+  private nextId = 1;
+  private ruleIds = 0;
+  private readonly byKey = new Map<string, Part>();
+  private readonly built = new Map<string, readonly PolicyEntry[]>();
+
+
+  nextRuleId(): number {
+    return ++this.ruleIds;
+  }
+
+  make(entries: PolicyEntry[]): Part {
+    return { id: this.nextId++, entries: Object.freeze(sortUnique(entries)) };
+  }
+
+  cached(key: string, f: () => PolicyEntry[]): Part {
+    let p = this.byKey.get(key);
+    if (!p) this.byKey.set(key, (p = this.make(f())));
+    return p;
+  }
+
+  build(b: EndpointBuilder): EndpointPolicy {
+    // Parts of a direction that is not enforced are dropped: an unenforced
+    // direction allows everything, whatever entries it has.
+    const ingress: Part[] = [];
+    const egress: Part[] = [];
+    for (const p of b.parts.values()) {
+      if (p.entries.length === 0) continue;
+      if (p.entries[0].direction === 'ingress') {
+        if (b.ingressEnforced) ingress.push(p);
+      } else if (b.egressEnforced) egress.push(p);
+    }
+    // Ingress entries sort before egress ones, so each direction is merged
+    // on its own and the two are simply concatenated.
+    const i = this.merge(ingress);
+    const e = this.merge(egress);
+    const key = `${i.id}+${e.id}`;
+    let entries = this.built.get(key);
+    if (!entries) {
+      entries = i.entries.length === 0 ? e.entries : e.entries.length === 0 ? i.entries : Object.freeze([...i.entries, ...e.entries]);
+      this.built.set(key, entries);
+    }
+    return { ingressEnforced: b.ingressEnforced, egressEnforced: b.egressEnforced, entries };
+  }
+
+  private merge(ps: Part[]): Part {
+    if (ps.length === 1) return ps[0];
+    if (ps.length === 0) return EMPTY_PART;
+    const key = `m|${ps
+      .map((p) => p.id)
+      .sort((x, y) => x - y)
+      .join(',')}`;
+    return this.cached(key, () => ps.flatMap((p) => p.entries));
+  }
+}
+
+const EMPTY_PART: Part = { id: 0, entries: Object.freeze([]) };
+
 class EndpointBuilder {
   ingressEnforced = false;
   egressEnforced = false;
-  private readonly entries = new Map<string, PolicyEntry>();
+  readonly parts = new Map<number, Part>();
 
   constructor(readonly pod: Pod) {}
 
-  add(e: PolicyEntry): void {
-    const k = entryKey(e);
-    if (!this.entries.has(k)) this.entries.set(k, e);
+  add(p: Part): void {
+    this.parts.set(p.id, p);
   }
+}
 
-  addAll(es: PolicyEntry[]): void {
-    for (const e of es) this.add(e);
-  }
-
-  build(): EndpointPolicy {
-    // Entries for a direction that is not enforced are dead weight: an
-    // unenforced direction allows everything. (They can only arise from a
-    // policy whose policyTypes exclude a direction it has rules for, which
-    // we already skip, so this is belt and braces.)
-    const entries = [...this.entries.values()]
-      .filter((e) => (e.direction === 'ingress' ? this.ingressEnforced : this.egressEnforced))
-      .sort(compareEntries);
-    return { ingressEnforced: this.ingressEnforced, egressEnforced: this.egressEnforced, entries };
-  }
+function sortUnique(es: PolicyEntry[]): PolicyEntry[] {
+  const sorted = [...es].sort(compareEntries);
+  const out: PolicyEntry[] = [];
+  for (const e of sorted) if (out.length === 0 || compareEntries(out[out.length - 1], e) !== 0) out.push(e);
+  return out;
 }
 
 /** Stable string key of an entry (also the diff key in policyUpdate). */

@@ -16,6 +16,8 @@ export interface IdentityGroup {
   nsLabels: Labels;
   podLabels: Labels;
   pods: Pod[];
+  /** Parsed IPv4 addresses of all its pods. */
+  ips: number[];
 }
 
 /** A selected peer: identity 0 means any peer; `group` is set for pod identities. */
@@ -55,10 +57,14 @@ export function buildUniverse(state: ClusterState, ids: IdentityResolver): Unive
     const key = podIdentityKey(pod, namespaces);
     let g = byKey.get(key);
     if (!g) {
-      g = { id: ids.pod(key), key, namespace: ns, nsLabels: namespaces.get(ns)?.metadata.labels ?? {}, podLabels: pod.metadata.labels ?? {}, pods: [] };
+      g = { id: ids.pod(key), key, namespace: ns, nsLabels: namespaces.get(ns)?.metadata.labels ?? {}, podLabels: pod.metadata.labels ?? {}, pods: [], ips: [] };
       byKey.set(key, g);
     }
     g.pods.push(pod);
+    for (const ip of podIPv4s(pod)) {
+      const n = parseIPv4(ip);
+      if (n !== undefined) g.ips.push(n);
+    }
     podIdentity.set(objectKey(pod.metadata), g.id);
     push(podsByNs, ns, pod);
   }
@@ -150,7 +156,7 @@ function ipBlockTargets(block: IPBlock, u: Universe): PeerTarget[] {
     if (prefixWithin(prefix, c) && !holes.some((h) => prefixWithin(prefix, h))) out.push({ identity });
   }
   for (const g of u.groups) {
-    const ips = g.pods.flatMap(podIPv4s).map(parseIPv4).filter((n): n is number => n !== undefined);
+    const ips = g.ips;
     if (ips.length > 0 && ips.every((ip) => containsIp(c, ip) && !holes.some((h) => containsIp(h, ip)))) {
       out.push({ identity: g.id, group: g });
     }

@@ -15,6 +15,7 @@ export interface EndpointPolicyUpdate {
 
 /** Diff of one endpoint's policy; undefined when nothing changed. */
 export function diffEndpointPolicy(endpoint: string, old: EndpointPolicy | undefined, next: EndpointPolicy | undefined): EndpointPolicyUpdate | undefined {
+  if (old && next && old.entries === next.entries && old.ingressEnforced === next.ingressEnforced && old.egressEnforced === next.egressEnforced) return undefined;
   const before = new Map((old?.entries ?? []).map((e) => [entryKey(e), e]));
   const after = new Map((next?.entries ?? []).map((e) => [entryKey(e), e]));
   const upserts = [...after].filter(([k]) => !before.has(k)).map(([, e]) => e);

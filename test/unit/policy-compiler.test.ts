@@ -14,7 +14,7 @@ function compileCase(caseName: string, extra: NetworkPolicy[] = []) {
   return compilePolicies(state, new HeldIdentities());
 }
 
-const only = (es: PolicyEntry[], dir: 'ingress' | 'egress') => es.filter((e) => e.direction === dir);
+const only = (es: readonly PolicyEntry[], dir: 'ingress' | 'egress') => es.filter((e) => e.direction === dir);
 
 describe('compilePolicies', () => {
   it('leaves unselected pods open in both directions with no entries', () => {
