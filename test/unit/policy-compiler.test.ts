@@ -160,3 +160,17 @@ describe('policyUpdate', () => {
     expect(policyUpdate(after.endpoints, before.endpoints).every((u) => u.kind === 'added')).toBe(true);
   });
 });
+
+describe('documented approximations', () => {
+  it('egress named ports allow the union when pods of one identity number a port differently', () => {
+    // y/b-alt has y/b's labels (so its identity) but serves "serve-80-tcp" on 8080.
+    const base = baseCluster();
+    const alt = makePod('y', 'b-alt', { pod: 'b' }, '10.0.2.9');
+    alt.spec.containers[0].ports = [{ name: 'serve-80-tcp', containerPort: 8080, protocol: 'TCP' }];
+    const pol: NetworkPolicy = { metadata: { name: 'p', namespace: 'x' }, spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'serve-80-tcp' }] }] } };
+    const out = compilePolicies({ ...base, pods: [...base.pods, alt], policies: [pol] }, new HeldIdentities());
+    const yb = out.podIdentities.get('y/b')!;
+    const ports = out.endpoints.get('x/a')!.entries.filter((e) => e.identity === yb).map((e) => e.portStart);
+    expect(ports).toEqual([80, 8080]);
+  });
+});
