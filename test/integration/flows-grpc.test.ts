@@ -1,6 +1,7 @@
 // Flow observability end to end on real namespaces: traffic through the
 // eBPF dataplane becomes enriched flows in the agent's ring, served by the
 // Observer gRPC API and printed by `ebbflow observe` (run in-process).
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointTable, type AllowRule } from '../../src/dataplane/endpoint-table.js';
 import { service, slice, BACKENDS } from '../../src/demo/lab.js';
@@ -13,6 +14,18 @@ if (!root) console.log('flows-grpc: skipped, needs root for namespaces and BPF')
 
 const VIP = '10.96.0.10';
 const EMPTY = '10.96.0.13';
+
+/** `ebbflow observe ARGS` as a separate process: exit code, stdout, stderr. */
+function observeProcess(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const viteNode = new URL('../../node_modules/vite-node/vite-node.mjs', import.meta.url).pathname;
+  const main = new URL('../helpers/flows-observe-main.ts', import.meta.url).pathname;
+  const p = spawn(process.execPath, [viteNode, main, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => p.on('close', (code) => resolve({ code, out, err })));
+}
 
 async function observe(fx: FlowLab, args: string[], signal?: AbortSignal): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -222,6 +235,16 @@ describe.skipIf(!root)('flows through the Observer API', () => {
     const bad = await observe(fx, ['--ip', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('ip');
+  });
+
+  it('ebbflow observe as a process: JSON lines on stdout, exit 0; exit 1 when no server answers', async () => {
+    const ok = await observeProcess(['--server', fx.grpcAddress, '-o', 'json', '--type', 'drop', '--service', 'empty']);
+    expect(ok.code).toBe(0);
+    const lines = ok.out.trim().split('\n').map((l) => JSON.parse(l) as Flow);
+    expect(lines.map((f) => f.dropReason)).toEqual(['no_backend', 'no_backend']);
+    const down = await observeProcess(['--server', '127.0.0.1:1']);
+    expect(down.code).toBe(1);
+    expect(down.err).toContain('ebbflow observe: 127.0.0.1:1');
   });
 
   it('ebbflow observe --follow prints flows until stopped', async () => {
