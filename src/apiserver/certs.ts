@@ -69,18 +69,36 @@ export async function ensurePki(dataDir: string, bind: string): Promise<Pki> {
   };
 }
 
+/**
+ * Issues a client certificate signed by the cluster CA (CN = user, O = groups)
+ * and writes a kubeconfig for it at `path`, e.g. for a node:
+ * user "system:node:n1", groups ["system:nodes"].
+ */
+export async function writeClientKubeconfig(dataDir: string, path: string, server: string, user: string, groups: string[]): Promise<string> {
+  if (!/^[A-Za-z0-9:._@-]+$/.test(user) || groups.some((g) => !/^[A-Za-z0-9:._@-]+$/.test(g))) throw new Error(`invalid certificate subject for ${user}`);
+  const dir = join(dataDir, 'pki');
+  const name = `client-${user.replace(/[^A-Za-z0-9]/g, '_')}`;
+  const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`;
+  await issue(dir, name, subject, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  return writeConfig(path, read('ca.crt'), read(`${name}.crt`), read(`${name}.key`), server, user);
+}
+
 /** Writes DIR/kubeconfig for the admin user and returns its path. */
 export function writeKubeconfig(dataDir: string, pki: Pki, server: string): string {
+  return writeConfig(join(dataDir, 'kubeconfig'), pki.caCert, pki.adminCert, pki.adminKey, server, 'admin');
+}
+
+function writeConfig(path: string, ca: string, cert: string, key: string, server: string, user: string): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'ebbflow', cluster: { server, 'certificate-authority-data': b64(pki.caCert) } }],
-    users: [{ name: 'admin', user: { 'client-certificate-data': b64(pki.adminCert), 'client-key-data': b64(pki.adminKey) } }],
-    contexts: [{ name: 'ebbflow', context: { cluster: 'ebbflow', user: 'admin' } }],
+    clusters: [{ name: 'ebbflow', cluster: { server, 'certificate-authority-data': b64(ca) } }],
+    users: [{ name: user, user: { 'client-certificate-data': b64(cert), 'client-key-data': b64(key) } }],
+    contexts: [{ name: 'ebbflow', context: { cluster: 'ebbflow', user } }],
     'current-context': 'ebbflow',
   };
-  const path = join(dataDir, 'kubeconfig');
   writeFileSync(path, stringify(config), { mode: 0o600 });
   return path;
 }

@@ -28,5 +28,7 @@ export interface ApiServerHandle {
   port: number;
   url: string;
   kubeconfigPath: string;
+  /** Issues a CA-signed client certificate (CN=user, O=groups) and writes a kubeconfig for it at path. */
+  writeKubeconfigFor(path: string, user: string, groups: string[]): Promise<string>;
   stop(): Promise<void>;
 }

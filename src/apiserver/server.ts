@@ -4,13 +4,13 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { KubeObject } from '../api/meta.js';
-import { createRegistry, type Registry } from '../api/registry.js';
+import { createRegistry } from '../api/registry.js';
 import { createLogger, forComponent, type Logger } from '../log/logger.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { createAuthenticator } from './authn.js';
-import { ensurePki, writeKubeconfig } from './certs.js';
+import { bootstrap } from './bootstrap.js';
+import { ensurePki, writeClientKubeconfig, writeKubeconfig } from './certs.js';
 import type { ApiServerConfig, ApiServerHandle } from './config.js';
 import { aggregated, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
 import { ApiError, asApiError, errors } from './errors.js';
@@ -25,26 +25,7 @@ export type { ApiServerConfig, ApiServerHandle } from './config.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-ebbflow', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'node', compiler: 'tsc', platform: `${process.platform}/${process.arch}` };
 
-const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const ANONYMOUS_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
-
-async function bootstrap(objects: Objects, registry: Registry): Promise<void> {
-  const ensure = async (plural: string, group: string, version: string, obj: KubeObject) => {
-    try {
-      await objects.create(registry.byPlural(group, version, plural)!, undefined, obj, { dryRun: false, fieldManager: 'ebbflow-apiserver', fieldValidation: 'Strict', warnings: [] });
-    } catch (err) {
-      if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
-    }
-  };
-  for (const name of DEFAULT_NAMESPACES) await ensure('namespaces', '', 'v1', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  const rbac = 'rbac.authorization.k8s.io';
-  const labels = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
-  await ensure('clusterroles', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: 'cluster-admin', labels }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }] });
-  await ensure('clusterrolebindings', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'cluster-admin', labels }, roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ apiGroup: rbac, kind: 'Group', name: 'system:masters' }] });
-  // Every authenticated user may ask who they are and what they may do.
-  await ensure('clusterroles', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: 'system:basic-user', labels }, rules: [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] }, { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] }] });
-  await ensure('clusterrolebindings', rbac, 'v1', { apiVersion: `${rbac}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'system:basic-user', labels }, roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'system:basic-user' }, subjects: [{ apiGroup: rbac, kind: 'Group', name: 'system:authenticated' }] });
-}
 
 /** Starts the API server; resolves once it is listening and the kubeconfig is written. */
 export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
@@ -174,6 +155,7 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
     port,
     url,
     kubeconfigPath,
+    writeKubeconfigFor: (path, user, groups) => writeClientKubeconfig(config.dataDir, path, url, user, groups),
     async stop() {
       if (stopped) return;
       stopped = true;

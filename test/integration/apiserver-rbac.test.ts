@@ -56,4 +56,15 @@ describe('rbac', () => {
     expect(await ask({ namespace: 'default', verb: 'delete', resource: 'pods' })).toBe(false);
     expect((await s.kubectl(['auth', 'can-i', 'delete', 'nodes'])).stdout.trim()).toBe('yes');
   });
+
+  it('issues node kubeconfigs whose system:nodes identity gets the system:node role', async () => {
+    const path = await s.handle.writeKubeconfigFor(`${s.dir}/node-a.kubeconfig`, 'system:node:node-a', ['system:nodes']);
+    const kc = (args: string[]) => s.kubectl(['--kubeconfig', path, ...args]);
+    const who = await kc(['auth', 'whoami']);
+    expect(who.stdout).toMatch(/system:node:node-a[\s\S]*system:nodes/);
+    expect((await kc(['get', 'pods', '-A'])).code).toBe(0);
+    const denied = await kc(['-n', 'default', 'create', 'configmap', 'x', '--from-literal=a=b']);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('is forbidden: User "system:node:node-a" cannot create resource "configmaps"');
+  });
 });
