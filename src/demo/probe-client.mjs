@@ -3,6 +3,8 @@
 // address the application saw, and error codes. Bounded by count and time.
 // usage: node probe-client.mjs tcp|udp|udp-connected HOST PORT COUNT [TIMEOUT_MS]
 //        node probe-client.mjs hold HOST PORT MS   (one connection, a line every 50 ms)
+//        node probe-client.mjs matrix TIMEOUT_MS '[[id, "tcp"|"udp", host, port], ...]'
+//          (all probes at once; prints {"results": {id: true|false}})
 import net from 'node:net';
 import dgram from 'node:dgram';
 
@@ -82,8 +84,34 @@ async function hold(ms) {
   });
 }
 
+function probeOnce(proto, h, p, timeoutMs) {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok, s) => { if (done) return; done = true; clearTimeout(timer); try { s?.destroy?.(); s?.close?.(); } catch {} resolve(ok); };
+    let sock;
+    const timer = setTimeout(() => finish(false, sock), timeoutMs);
+    if (proto === 'tcp') {
+      sock = net.connect({ host: h, port: p });
+      sock.on('connect', () => sock.write('probe\n'));
+      sock.on('data', () => finish(true, sock));
+      sock.on('error', () => finish(false, sock));
+    } else {
+      sock = dgram.createSocket('udp4');
+      sock.on('message', () => finish(true, sock));
+      sock.on('error', () => finish(false, sock));
+      sock.send('probe', p, h);
+    }
+  });
+}
+
 if (mode === 'hold') await hold(n);
-else {
+else if (mode === 'matrix') {
+  const probes = JSON.parse(portArg);
+  const timeoutMs = Number(host);
+  const results = {};
+  await Promise.all(probes.map(async ([id, proto, h, p]) => { results[id] = await probeOnce(proto, h, p, timeoutMs); }));
+  out.results = results;
+} else {
   for (let i = 0; i < n && Date.now() < deadline; i++) {
     if (mode === 'tcp') await tcpOnce();
     else await udpOnce(mode === 'udp-connected');
