@@ -4,7 +4,7 @@ import { appsSchemas } from './schemas-apps.js';
 import { coreSchemas } from './schemas-core.js';
 import type { Schema } from './schema.js';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'finalize' | 'log' | 'eviction';
+export type Subresource = 'status' | 'scale' | 'binding' | 'finalize' | 'log' | 'eviction' | 'token';
 
 export interface ResourceInfo {
   group: string;
@@ -48,7 +48,7 @@ const DEFS: Def[] = [
   { g: '', v: 'v1', kind: 'Endpoints', plural: 'endpoints', ns: true, short: ['ep'] },
   { g: '', v: 'v1', kind: 'ConfigMap', plural: 'configmaps', ns: true, short: ['cm'] },
   { g: '', v: 'v1', kind: 'Secret', plural: 'secrets', ns: true, fields: ['type'] },
-  { g: '', v: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', ns: true, short: ['sa'] },
+  { g: '', v: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', ns: true, short: ['sa'], sub: ['token'] },
   { g: '', v: 'v1', kind: 'Node', plural: 'nodes', ns: false, short: ['no'], sub: ['status'], fields: ['spec.unschedulable'] },
   { g: '', v: 'v1', kind: 'Event', plural: 'events', ns: true, short: ['ev'], fields: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'] },
   { g: '', v: 'v1', kind: 'PersistentVolume', plural: 'persistentvolumes', ns: false, short: ['pv'], sub: ['status'] },

@@ -158,5 +158,6 @@ export const appsSchemas: Record<string, Schema> = {
   Scale: topLevel({ spec: obj({ replicas: int }), status: obj({ replicas: int, selector: str }) }),
   SelfSubjectAccessReview: topLevel({ spec: obj({ resourceAttributes: any, nonResourceAttributes: any }), status: any }),
   SelfSubjectReview: topLevel({ status: any }),
+  TokenRequest: topLevel({ spec: obj({ audiences: list(str), expirationSeconds: int, boundObjectRef: any }), status: any }),
   Binding: topLevel({ target: open({ kind: str, name: str, namespace: str, apiVersion: str, uid: str }) }, ['target']),
 };

@@ -10,8 +10,11 @@ export interface User {
 }
 
 export interface Authenticator {
-  authenticate(req: IncomingMessage): User | undefined;
+  authenticate(req: IncomingMessage): Promise<User | undefined>;
 }
+
+/** Resolves a bearer token that is not a static token (e.g. a ServiceAccount JWT). */
+export type TokenResolver = (token: string) => Promise<User | undefined>;
 
 function asList(v: string | string[] | undefined): string[] {
   if (v === undefined) return [];
@@ -25,10 +28,10 @@ function sameToken(a: string, b: string): boolean {
 }
 
 /** Builds the authenticator for verified client certs and the given tokens. */
-export function createAuthenticator(tokens: Record<string, User>): Authenticator {
+export function createAuthenticator(tokens: Record<string, User>, resolve?: TokenResolver): Authenticator {
   const entries = Object.entries(tokens);
   return {
-    authenticate(req) {
+    async authenticate(req) {
       const sock = req.socket as TLSSocket;
       if (sock.authorized) {
         const cert = sock.getPeerCertificate();
@@ -39,6 +42,7 @@ export function createAuthenticator(tokens: Record<string, User>): Authenticator
       if (auth && /^bearer /i.test(auth)) {
         const token = auth.slice(7).trim();
         for (const [t, u] of entries) if (sameToken(t, token)) return { name: u.name, groups: [...u.groups, 'system:authenticated'] };
+        if (resolve) return resolve(token);
       }
       return undefined;
     },

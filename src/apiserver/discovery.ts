@@ -21,6 +21,8 @@ function subInfo(r: ResourceInfo, s: Subresource): SubInfo {
       return { group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] };
     case 'log':
       return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     case 'eviction':
       return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
   }

@@ -6,6 +6,7 @@ import { apiVersionOf, type Registry, type ResourceInfo } from '../api/registry.
 import type { Store } from '../store/types.js';
 import type { User } from './authn.js';
 import type { Attributes, Authorizer } from './authz/rbac.js';
+import type { TokenSigner } from './satoken.js';
 import { decodeObject, parseBody, type FieldValidation } from './decode.js';
 import { ApiError, errors } from './errors.js';
 import { negotiate, readBody, sendFormatted, type OutputFormat } from './http.js';
@@ -20,6 +21,7 @@ export interface RestContext {
   /** The authenticated caller of the current request. */
   user?: User;
   authorizer: Authorizer;
+  signer: TokenSigner;
   registry: Registry;
   store: Store;
   objects: Objects;
@@ -186,6 +188,20 @@ export async function handleResource(ctx: RestContext, rr: ResourceRequest, req:
     await readBody(req);
     await ctx.objects.delete(info, ns, name, {});
     return sendFormatted(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, 'json');
+  }
+  if (sub === 'token') {
+    if (method !== 'POST') throw errors.methodNotAllowed(method);
+    const ct = req.headers['content-type'] ?? 'application/json';
+    requireBodyType(ct);
+    const treq = { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' };
+    const body = decodeObject(parseBody(await readBody(req), ct), treq, ctx.registry.schemaOf('TokenRequest'), 'Strict', []);
+    const spec = (body.spec ?? {}) as { audiences?: string[]; expirationSeconds?: number };
+    const seconds = spec.expirationSeconds ?? 3600;
+    if (!Number.isInteger(seconds) || seconds < 600 || seconds > 365 * 86400) throw errors.invalid('TokenRequest', 'authentication.k8s.io', name, [{ type: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${seconds}: may not specify a duration less than 10 minutes or more than a year` }]);
+    const sa = await ctx.objects.get(info, ns, name);
+    const { token, expires } = ctx.signer.mint(sa, spec.audiences ?? [], seconds);
+    const out = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name, namespace: ns, creationTimestamp: null }, spec: { audiences: spec.audiences?.length ? spec.audiences : ['https://kubernetes.default.svc'], expirationSeconds: seconds, boundObjectRef: null }, status: { token, expirationTimestamp: new Date(expires * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } };
+    return sendFormatted(res, 201, out, 'json');
   }
   if (sub === 'finalize') {
     if (method !== 'PUT') throw errors.methodNotAllowed(method);

@@ -16,6 +16,7 @@ import { aggregated, apiGroup, apiGroupList, apiResourceList, apiVersions, wants
 import { ApiError, asApiError, errors } from './errors.js';
 import { sendError, sendJson, sendText } from './http.js';
 import { startHousekeeping } from './housekeeping.js';
+import { loadTokenSigner, tokenUser } from './satoken.js';
 import { Objects } from './objects.js';
 import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { createRbacAuthorizer, forbiddenMessage, type Attributes } from './authz/rbac.js';
@@ -39,8 +40,10 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
 
   const open = new Set<() => void>();
   const authorizer = createRbacAuthorizer(store);
+  const signer = loadTokenSigner(config.dataDir);
   const ctx: RestContext = {
     authorizer,
+    signer,
     registry,
     store,
     objects,
@@ -54,7 +57,17 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
       },
     },
   };
-  const authn = createAuthenticator({ [pki.adminToken]: { name: 'admin', groups: ['system:masters'] }, ...(config.tokens ? Object.fromEntries(Object.entries(config.tokens).map(([t, u]) => [t, { name: u.user, groups: u.groups }])) : {}) });
+  const saInfo = registry.byPlural('', 'v1', 'serviceaccounts')!;
+  // A ServiceAccount token is valid while its signature, expiry and audience hold and the account still exists with the same uid.
+  const resolveToken = async (token: string) => {
+    const claims = signer.verify(token);
+    if (!claims) return undefined;
+    const ref = claims['kubernetes.io'];
+    const sa = await objects.tryGet(saInfo, ref.namespace, ref.serviceaccount.name);
+    if (!sa || sa.obj.metadata.uid !== ref.serviceaccount.uid) return undefined;
+    return tokenUser(claims);
+  };
+  const authn = createAuthenticator({ [pki.adminToken]: { name: 'admin', groups: ['system:masters'] }, ...(config.tokens ? Object.fromEntries(Object.entries(config.tokens).map(([t, u]) => [t, { name: u.user, groups: u.groups }])) : {}) }, resolveToken);
   let address = `${config.bind}:${config.port}`;
   const v3hash = String(Date.now());
 
@@ -62,7 +75,7 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
-    const user = authn.authenticate(req);
+    const user = await authn.authenticate(req);
     if (!ANONYMOUS_PATHS.has(path) && !user) throw errors.unauthorized();
     const method = req.method ?? 'GET';
     let segments: string[];

@@ -68,3 +68,24 @@ describe('rbac', () => {
     expect(denied.stderr).toContain('is forbidden: User "system:node:node-a" cannot create resource "configmaps"');
   });
 });
+
+describe('service account tokens', () => {
+  it('mints tokens with kubectl create token and authenticates them until the account is gone', async () => {
+    expect((await s.kubectl(['-n', 'default', 'create', 'serviceaccount', 'robot'])).code).toBe(0);
+    await s.request('POST', `${rbac}/namespaces/default/rolebindings`, { metadata: { name: 'robot-reads' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'robot', namespace: 'default' }] });
+    const minted = await s.kubectl(['-n', 'default', 'create', 'token', 'robot', '--duration=1h']);
+    expect(minted.code).toBe(0);
+    const token = minted.stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    const creds = { ...adminCredentials(s.dir), cert: '', key: '' };
+    const as = (path: string, t = token) => rawRequest(s.handle.url, creds, 'GET', path, undefined, { Authorization: `Bearer ${t}` });
+    expect((await as('/api/v1/namespaces/default/pods')).status).toBe(200);
+    expect((await as('/api/v1/namespaces/default/secrets')).status).toBe(403);
+    const who = (await rawRequest(s.handle.url, creds, 'POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }), { Authorization: `Bearer ${token}` })).json();
+    expect(who.status.userInfo).toEqual({ username: 'system:serviceaccount:default:robot', groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'] });
+    const forged = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    expect((await as('/api/v1/namespaces/default/pods', forged)).status).toBe(401);
+    await s.kubectl(['-n', 'default', 'delete', 'serviceaccount', 'robot']);
+    expect((await as('/api/v1/namespaces/default/pods')).status).toBe(401);
+  });
+});
