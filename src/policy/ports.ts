@@ -71,3 +71,22 @@ export function expandPortRange(start: number, end: number): PortBlock[] {
   }
   return out;
 }
+
+/** One LPM-ready piece of a policy entry: the port block of `expandPortRange`. */
+export interface EntryPortBlock {
+  proto: ProtoNumber;
+  /** First port of the block; 0 with portPrefixLen 0 when any port matches. */
+  port: number;
+  /** Fixed leading bits of the port (16 = exactly `port`, 0 = any port). */
+  portPrefixLen: number;
+}
+
+/**
+ * The port blocks a (proto, portStart..portEnd) match needs in an LPM key
+ * ending in the 16-bit port: "any port" (0..0) and "any protocol" (proto 0)
+ * are a single block with no port bits fixed.
+ */
+export function entryPortBlocks(e: { proto: ProtoNumber; portStart: number; portEnd: number }): EntryPortBlock[] {
+  if (e.proto === 0 || (e.portStart === 0 && e.portEnd === 0)) return [{ proto: e.proto, port: 0, portPrefixLen: 0 }];
+  return expandPortRange(e.portStart, e.portEnd).map((b) => ({ proto: e.proto, port: b.port, portPrefixLen: b.prefixLen }));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandPortRange, portSpecs } from '../../src/policy/ports.js';
+import { entryPortBlocks, expandPortRange, portSpecs } from '../../src/policy/ports.js';
 
 describe('expandPortRange', () => {
   it('one port is one full-length block', () => {
@@ -73,5 +73,17 @@ describe('portSpecs', () => {
     expect(portSpecs([{ protocol: 'UDP' }])).toEqual([{ kind: 'numeric', proto: 17, portStart: 0, portEnd: 0 }]);
     expect(portSpecs([{ protocol: 'SCTP', port: 80, endPort: 90 }])).toEqual([{ kind: 'numeric', proto: 132, portStart: 80, portEnd: 90 }]);
     expect(portSpecs([{ port: 'http' }])).toEqual([{ kind: 'named', proto: 6, name: 'http' }]);
+  });
+});
+
+describe('entryPortBlocks', () => {
+  it('any protocol or any port is one block with no port bits', () => {
+    expect(entryPortBlocks({ proto: 0, portStart: 0, portEnd: 0 })).toEqual([{ proto: 0, port: 0, portPrefixLen: 0 }]);
+    expect(entryPortBlocks({ proto: 17, portStart: 0, portEnd: 0 })).toEqual([{ proto: 17, port: 0, portPrefixLen: 0 }]);
+  });
+
+  it('a range becomes its aligned blocks', () => {
+    expect(entryPortBlocks({ proto: 6, portStart: 80, portEnd: 81 })).toEqual([{ proto: 6, port: 80, portPrefixLen: 15 }]);
+    expect(entryPortBlocks({ proto: 132, portStart: 8080, portEnd: 8090 }).map((b) => b.portPrefixLen)).toEqual([13, 15, 16]);
   });
 });
