@@ -2,6 +2,7 @@
 // The ebbflow command: dispatches to one file per subcommand.
 import { runDemo } from './demo.js';
 import { runLb } from './lb.js';
+import { runServer } from './server.js';
 
 const HELP = `ebbflow — a small Kubernetes distribution with an eBPF dataplane
 
@@ -10,7 +11,7 @@ usage: ebbflow <command> [flags]
 commands:
   demo lb     Service load balancing across network namespaces, with real traffic
   lb          run the eBPF load balancer from a file (apply | status | down)
-  server      the API server (see ebbflow server --help)
+  server      the Kubernetes API server (--data-dir, --bind, --port, --datastore sqlite://|etcd://)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -20,17 +21,9 @@ async function main(argv: string[]): Promise<number> {
       return runDemo(rest);
     case 'lb':
       return runLb(rest);
-    case 'server': {
-      // Loaded lazily: the API server pulls in its own dependencies.
-      const spec = './server.js';
-      const mod = (await import(spec).catch(() => null)) as { runServer?: (a: string[]) => Promise<void> } | null;
-      if (!mod?.runServer) {
-        process.stderr.write('ebbflow server is not available in this build\n');
-        return 1;
-      }
-      await mod.runServer(rest);
+    case 'server':
+      await runServer(rest);
       return 0;
-    }
     case undefined:
     case 'help':
     case '--help':
