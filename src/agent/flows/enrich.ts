@@ -43,12 +43,29 @@ const POLICY_NAMES: Record<number, PolicyVerdict> = {
   [POLICY_VERDICT.none]: 'none', [POLICY_VERDICT.allowed]: 'allowed', [POLICY_VERDICT.denied]: 'denied', [POLICY_VERDICT.reply]: 'reply',
 };
 
+// Flows arrive in bursts within the same second: reuse its formatted prefix.
+let prefixSecond = -1n;
+let prefix = '';
+
 /** RFC 3339 with nanoseconds, UTC. */
 export function formatTimeNs(ns: bigint): string {
-  const ms = ns / 1_000_000n;
-  const iso = new Date(Number(ms)).toISOString(); // ...T12:34:56.789Z
-  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  return `${iso.slice(0, 19)}.${frac}Z`;
+  const sec = ns / 1_000_000_000n;
+  if (sec !== prefixSecond) {
+    prefixSecond = sec;
+    prefix = new Date(Number(sec) * 1000).toISOString().slice(0, 19); // YYYY-MM-DDTHH:MM:SS
+  }
+  return `${prefix}.${(ns - sec * 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}
+
+// Directory records are long-lived objects: format their labels once.
+const labelCache = new WeakMap<object, string[]>();
+function labelList(labels: Record<string, string>): string[] {
+  let l = labelCache.get(labels);
+  if (!l) {
+    l = Object.entries(labels).map(([k, v]) => `${k}=${v}`).sort();
+    labelCache.set(labels, l);
+  }
+  return l;
 }
 
 function endpoint(dir: EndpointDirectory, ip: string, identity: number): FlowEndpoint | undefined {
@@ -57,7 +74,7 @@ function endpoint(dir: EndpointDirectory, ip: string, identity: number): FlowEnd
   return {
     namespace: rec.namespace,
     pod: rec.pod,
-    labels: Object.entries(rec.labels).map(([k, v]) => `${k}=${v}`).sort(),
+    labels: labelList(rec.labels),
     identity: identity || rec.identity,
   };
 }

@@ -40,11 +40,13 @@ export class FlowRing {
     return this.#followerLost;
   }
 
-  /** Appends flows and wakes waiting readers once. */
+  /** Appends flows (taking ownership: they get their `seq` in place) and wakes waiting readers once. */
   push(flows: readonly UnsequencedFlow[]): Flow[] {
     const out: Flow[] = [];
     for (const f of flows) {
-      const flow = { seq: this.#next, ...f } as Flow;
+      // The flow object becomes the ring entry (no copy): callers hand it over.
+      const flow = f as Flow;
+      flow.seq = this.#next;
       this.#slots[this.#next % this.capacity] = flow;
       this.#next++;
       out.push(flow);
