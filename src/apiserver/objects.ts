@@ -198,6 +198,7 @@ export class Objects {
       delete md.deletionGracePeriodSeconds;
     }
     delete (md as Record<string, unknown>).selfLink;
+    if (info.kind === 'Service') keepAllocated(cur, next);
     if (info.subresources.includes('status')) {
       if (opts.subresource === 'status') {
         const status = next.status;
@@ -300,6 +301,25 @@ export class Objects {
   delete(info: ResourceInfo, ns: string | undefined, name: string, opts: DeleteOptions): Promise<DeleteResult> {
     return deleteObject(this, info, ns, name, opts);
   }
+}
+
+/** Updates that omit allocated values (cluster IPs, node ports) keep the allocated ones, as kube-apiserver does. */
+function keepAllocated(cur: KubeObject, next: KubeObject): void {
+  type Port = { port?: number; protocol?: string; nodePort?: number };
+  const o = cur.spec as { clusterIP?: string; clusterIPs?: string[]; ports?: Port[]; healthCheckNodePort?: number; type?: string } | undefined;
+  const n = next.spec as typeof o;
+  if (!o || !n || typeof n !== 'object') return;
+  if (!n.clusterIP && o.clusterIP && n.type !== 'ExternalName') n.clusterIP = o.clusterIP;
+  if (!n.clusterIPs?.length && o.clusterIPs?.length && n.clusterIP === o.clusterIP) n.clusterIPs = o.clusterIPs;
+  if ((n.type === 'NodePort' || n.type === 'LoadBalancer') && Array.isArray(n.ports)) {
+    for (const p of n.ports) {
+      if (p && typeof p === 'object' && !p.nodePort) {
+        const old = o.ports?.find((x) => x.port === p.port && (x.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+        if (old?.nodePort) p.nodePort = old.nodePort;
+      }
+    }
+  }
+  if (!n.healthCheckNodePort && o.healthCheckNodePort) n.healthCheckNodePort = o.healthCheckNodePort;
 }
 
 function initialStatus(kind: string): Record<string, unknown> {
