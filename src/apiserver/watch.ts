@@ -31,9 +31,14 @@ export async function serveWatch(ctx: WatchContext, info: ResourceInfo, ns: stri
   const prefix = ctx.objects.prefix(info, ns);
   const gv = apiVersionOf(info);
 
+  // WatchList (sendInitialEvents): the current state as ADDED events, then a bookmark marking its end.
+  const initialEvents = parseBool(q, 'sendInitialEvents');
+  if (initialEvents && (!bookmarks || q.get('resourceVersionMatch') !== 'NotOlderThan')) {
+    throw errors.badRequest('sendInitialEvents requires allowWatchBookmarks=true and resourceVersionMatch=NotOlderThan');
+  }
   const initial: KubeObject[] = [];
   let from = rv ?? 0;
-  if (!rv) {
+  if (!rv || initialEvents) {
     const page = await ctx.store.list(prefix);
     from = page.revision;
     for (const kv of page.items) {
@@ -73,6 +78,9 @@ export async function serveWatch(ctx: WatchContext, info: ResourceInfo, ns: stri
   res.on('close', end);
 
   for (const o of initial) send({ type: 'ADDED', object: ctx.render(withType(o)) as KubeObject });
+  if (initialEvents) {
+    send({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: gv, metadata: { resourceVersion: String(from), annotations: { 'k8s.io/initial-events-end': 'true' } } } as KubeObject });
+  }
 
   const onEvent = (ev: WatchEvent) => {
     // A resourceVersion ahead of the store: only changes after it are sent.

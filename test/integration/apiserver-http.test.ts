@@ -109,6 +109,14 @@ describe('watch', () => {
     expect(events.map((e) => `${e.type}:${e.object.metadata.name}`)).toEqual(['ADDED:w0']);
   });
 
+  it('supports WatchList: initial state, then a bookmark marking its end', async () => {
+    const q = 'watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan';
+    const { events } = await watchEvents(`/api/v1/namespaces/h/configmaps?${q}`, (evs) => evs.some((e) => e.type === 'BOOKMARK'));
+    expect(events.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK']);
+    expect(events[1].object.metadata.annotations).toEqual({ 'k8s.io/initial-events-end': 'true' });
+    expect((await s.request('GET', '/api/v1/namespaces/h/configmaps?watch=1&sendInitialEvents=true')).status).toBe(400);
+  });
+
   it('sends bookmarks when allowed', async () => {
     const rv = (await s.request('GET', '/api/v1/namespaces/h/configmaps')).json().metadata.resourceVersion;
     const { events } = await watchEvents(`/api/v1/namespaces/h/configmaps?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`, (evs) => evs.some((e) => e.type === 'BOOKMARK'));
