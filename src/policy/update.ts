@@ -14,12 +14,14 @@ export interface EndpointPolicyUpdate {
 }
 
 /** Diff of one endpoint's policy; undefined when nothing changed. */
-export function diffEndpointPolicy(endpoint: string, old: EndpointPolicy | undefined, next: EndpointPolicy | undefined): EndpointPolicyUpdate | undefined {
+export function diffEndpointPolicy(
+  endpoint: string,
+  old: EndpointPolicy | undefined,
+  next: EndpointPolicy | undefined,
+  memo: EntryDiffMemo = new Map(),
+): EndpointPolicyUpdate | undefined {
   if (old && next && old.entries === next.entries && old.ingressEnforced === next.ingressEnforced && old.egressEnforced === next.egressEnforced) return undefined;
-  const before = new Map((old?.entries ?? []).map((e) => [entryKey(e), e]));
-  const after = new Map((next?.entries ?? []).map((e) => [entryKey(e), e]));
-  const upserts = [...after].filter(([k]) => !before.has(k)).map(([, e]) => e);
-  const deletes = [...before].filter(([k]) => !after.has(k)).map(([, e]) => e);
+  const { upserts, deletes } = diffEntries(old?.entries ?? NONE, next?.entries ?? NONE, memo);
   const kind = !old ? 'added' : !next ? 'removed' : 'changed';
   const flagsChanged = old?.ingressEnforced !== next?.ingressEnforced || old?.egressEnforced !== next?.egressEnforced;
   if (kind === 'changed' && !flagsChanged && upserts.length === 0 && deletes.length === 0) return undefined;
@@ -28,17 +30,56 @@ export function diffEndpointPolicy(endpoint: string, old: EndpointPolicy | undef
     kind,
     ingressEnforced: next?.ingressEnforced ?? false,
     egressEnforced: next?.egressEnforced ?? false,
-    upserts,
-    deletes,
+    upserts: [...upserts],
+    deletes: [...deletes],
   };
+}
+
+/** Diffs already computed in one policyUpdate call, by (old array, new array). */
+type EntryDiffMemo = Map<readonly PolicyEntry[], Map<readonly PolicyEntry[], { upserts: PolicyEntry[]; deletes: PolicyEntry[] }>>;
+
+const NONE: readonly PolicyEntry[] = Object.freeze([]);
+
+// Compiled entry arrays are shared between endpoints with equal policies, so
+// a recompile yields few distinct (old, new) pairs; each is diffed once.
+function diffEntries(oldEs: readonly PolicyEntry[], newEs: readonly PolicyEntry[], memo: EntryDiffMemo): { upserts: PolicyEntry[]; deletes: PolicyEntry[] } {
+  let row = memo.get(oldEs);
+  if (!row) memo.set(oldEs, (row = new Map()));
+  const hit = row.get(newEs);
+  if (hit) return hit;
+  // Entries are sorted (the compiler's contract), so one merge pass finds
+  // what was added and removed without building keys for every entry.
+  const a = sorted(oldEs);
+  const b = sorted(newEs);
+  const upserts: PolicyEntry[] = [];
+  const deletes: PolicyEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const c = i >= a.length ? 1 : j >= b.length ? -1 : compareEntries(a[i], b[j]);
+    if (c === 0) {
+      i++;
+      j++;
+    } else if (c < 0) deletes.push(a[i++]);
+    else upserts.push(b[j++]);
+  }
+  const out = { upserts, deletes };
+  row.set(newEs, out);
+  return out;
+}
+
+function sorted(es: readonly PolicyEntry[]): readonly PolicyEntry[] {
+  for (let k = 1; k < es.length; k++) if (compareEntries(es[k - 1], es[k]) > 0) return [...es].sort(compareEntries);
+  return es;
 }
 
 /** Every endpoint whose policy differs between two compilations, sorted by endpoint. */
 export function policyUpdate(old: ReadonlyMap<string, EndpointPolicy>, next: ReadonlyMap<string, EndpointPolicy>): EndpointPolicyUpdate[] {
   const keys = [...new Set([...old.keys(), ...next.keys()])].sort();
   const out: EndpointPolicyUpdate[] = [];
+  const memo: EntryDiffMemo = new Map();
   for (const k of keys) {
-    const d = diffEndpointPolicy(k, old.get(k), next.get(k));
+    const d = diffEndpointPolicy(k, old.get(k), next.get(k), memo);
     if (d) out.push(d);
   }
   return out;

@@ -150,6 +150,15 @@ describe('policyUpdate', () => {
     expect(policyUpdate(after.endpoints, after.endpoints)).toEqual([]);
   });
 
+  it('diffs hand-built, unsorted entry lists too', () => {
+    const a: PolicyEntry = { direction: 'ingress', identity: 300, proto: 6, portStart: 80, portEnd: 80 };
+    const b: PolicyEntry = { direction: 'egress', identity: 0, proto: 0, portStart: 0, portEnd: 0 };
+    const c: PolicyEntry = { direction: 'ingress', identity: 301, proto: 17, portStart: 53, portEnd: 53 };
+    const flags = { ingressEnforced: true, egressEnforced: true };
+    const up = policyUpdate(new Map([['e', { ...flags, entries: [b, a] }]]), new Map([['e', { ...flags, entries: [c, a] }]]));
+    expect(up).toEqual([{ endpoint: 'e', kind: 'changed', ...flags, upserts: [c], deletes: [b] }]);
+  });
+
   it('reports endpoints that appear and disappear', () => {
     const ids = new HeldIdentities();
     const base = baseCluster();

@@ -5,6 +5,7 @@ import { compilePolicies } from '../../src/policy/compiler.js';
 import { evaluateCompiled } from '../../src/policy/evaluate.js';
 import { HeldIdentities } from '../../src/policy/identity.js';
 import { Ipcache } from '../../src/policy/ipcache.js';
+import { policyUpdate } from '../../src/policy/update.js';
 import { allowed } from '../../src/policy/model.js';
 import type { ClusterState, Namespace, NetworkPolicy, Pod, Protocol } from '../../src/policy/types.js';
 
@@ -78,5 +79,18 @@ describe('compiler scale', () => {
     }
     expect(allowedCount).toBeGreaterThan(0);
     expect(allowedCount).toBeLessThan(300);
+
+    // One policy edited: the diff touches only the pods that policy selects.
+    const edited = state.policies.map((p) =>
+      p.metadata.namespace === 'ns-0' && p.metadata.name === 'p-1' ? { ...p, spec: { ...p.spec, ingress: [{ ports: [{ port: 443 }] }] } } : p,
+    );
+    const t1 = performance.now();
+    const next = compilePolicies({ ...state, policies: edited }, ids);
+    const updates = policyUpdate(out.endpoints, next.endpoints);
+    const diffMs = performance.now() - t1;
+    const touched = updates.reduce((n, u) => n + u.upserts.length + u.deletes.length, 0);
+    console.log(`policy edit: recompile + diff ${diffMs.toFixed(0)} ms wall, ${updates.length} endpoints, ${touched} entries rewritten`);
+    expect(updates.map((u) => u.endpoint).every((k) => k.startsWith('ns-0/'))).toBe(true);
+    expect(updates.length).toBe(state.pods.filter((p) => p.metadata.namespace === 'ns-0' && p.metadata.labels?.app === 'app-1').length);
   });
 });
