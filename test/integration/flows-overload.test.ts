@@ -101,6 +101,8 @@ describe.skipIf(!root)('flow event overload', () => {
     expect(flows!.observer.lost().follower).toBe(missed);
     const st = await grpc!.serverStatus();
     expect(st.lost.follower).toBe(missed);
+    const text = await (await fetch(`http://${flows!.metrics!.address}/metrics`)).text();
+    expect(text).toContain(`ebbflow_lost_events_total{stage="follower"} ${missed}`);
   });
 
   it('keeps working afterwards: new flows, status and metrics', async () => {

@@ -7,7 +7,7 @@ import { enrichEvent } from '../../src/agent/flows/enrich.js';
 import { compileFilter, compileFilters, FilterError, type FlowFilter } from '../../src/agent/flows/filter.js';
 import type { Flow } from '../../src/agent/flows/types.js';
 import { parseObserveArgs, timeArg } from '../../src/cli/observe.js';
-import { compactLine, summaryText, tableRow } from '../../src/agent/flows/format.js';
+import { ANSI_COLOUR, compactLine, formatRow, summaryText, tableRow } from '../../src/agent/flows/format.js';
 import { context, rawEvent } from '../helpers/flows-fixtures.js';
 
 const mk = (over = {}): Flow => ({ seq: 1, ...enrichEvent(rawEvent(over), context())! });
@@ -120,6 +120,9 @@ describe('ebbflow observe flags', () => {
     expect(tableRow(sockXlate)[1]).toBe('(unbound socket)');
     expect(summaryText(noBackend)).toBe('no_backend UDP to 10.96.0.10:80 (shop/web)');
     expect(summaryText(denied)).toContain('policy ingress denied');
+    const coloured = formatRow(tableRow(denied), [20, 24, 20, 16, 10], ANSI_COLOUR);
+    expect(coloured).toContain('\x1b[31mDROPPED\x1b[0m');
+    expect(formatRow(tableRow(tcXlate), [20, 24, 20, 16, 10], ANSI_COLOUR)).toContain('\x1b[33mTRANSLATED\x1b[0m');
     expect(compactLine(denied)).toMatch(/shop\/client-1:40000 \(ID:1000\) -> shop\/web-1:8080 \(ID:1001\) drop DROPPED \(policy_denied TCP/);
   });
 });
