@@ -43,7 +43,7 @@ export function parseLbArgs(argv: string[]): LbConfig {
     quick,
     counts,
     backends: 10,
-    repeats: int(values.repeats, quick ? 2 : 3),
+    repeats: int(values.repeats, 2),
     durationMs: int(values['duration-ms'], quick ? 1200 : 4000),
     maxConnections: quick ? 100_000 : 400_000,
     concurrency: int(values.concurrency, 4),

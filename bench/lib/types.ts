@@ -46,8 +46,8 @@ export interface LbMode {
   name: string;
   /**
    * Installs the given services, replacing any earlier set (called once per
-   * service count, while suspended or before the first resume); reports how
-   * long programming took. The mode stays suspended afterwards.
+   * service count); reports how long programming took. It may leave the mode
+   * on the data path: the harness calls suspend() right after.
    */
   program(services: BenchService[]): Promise<{ programMs: number }>;
   /**
