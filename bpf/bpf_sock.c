@@ -37,7 +37,7 @@ static __always_inline void sock4_emit(struct bpf_sock_addr *ctx, __u8 type, int
 
 /* __sock4_xlate_fwd translates the destination of a connect or an
  * unconnected send. Returns 1 to let the call proceed, 0 to refuse it. */
-static __always_inline int __sock4_xlate_fwd(struct bpf_sock_addr *ctx)
+static __always_inline int __sock4_xlate_fwd(struct bpf_sock_addr *ctx, const int is_connect)
 {
 	__be32 vip = ctx->user_ip4;
 	__be16 vport = (__be16)ctx->user_port;
@@ -77,7 +77,8 @@ static __always_inline int __sock4_xlate_fwd(struct bpf_sock_addr *ctx)
 	bpf_map_update_elem(&ebf_lb4_rsk_v1, &rkey, &rval, BPF_ANY);
 
 	metrics_add(METRIC_SOCK_XLATE, 0);
-	if (proto != IPPROTO_UDP)
+	/* One event per connection; unconnected UDP would emit per datagram. */
+	if (is_connect)
 		sock4_emit(ctx, EVENT_TRACE_SOCK_XLATE, 0, vip, vport, svc->rev_nat_id,
 			   backend_id, cookie);
 	return 1;
@@ -103,13 +104,13 @@ static __always_inline void __sock4_xlate_rev(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect4")
 int ebf_sock4_connect(struct bpf_sock_addr *ctx)
 {
-	return __sock4_xlate_fwd(ctx);
+	return __sock4_xlate_fwd(ctx, 1);
 }
 
 SEC("cgroup/sendmsg4")
 int ebf_sock4_sendmsg(struct bpf_sock_addr *ctx)
 {
-	return __sock4_xlate_fwd(ctx);
+	return __sock4_xlate_fwd(ctx, 0);
 }
 
 SEC("cgroup/recvmsg4")

@@ -2,6 +2,7 @@
 // The ebbflow command: dispatches to one file per subcommand.
 import { runDemo } from './demo.js';
 import { runLb } from './lb.js';
+import { runObserve } from './observe.js';
 import { runServer } from './server.js';
 
 const HELP = `ebbflow — a small Kubernetes distribution with an eBPF dataplane
@@ -11,6 +12,7 @@ usage: ebbflow <command> [flags]
 commands:
   demo lb     Service load balancing across network namespaces, with real traffic
   lb          run the eBPF load balancer from a file (apply | status | down)
+  observe     show flows from an agent (ebbflow observe --help)
   server      the Kubernetes API server (--data-dir, --bind, --port, --datastore sqlite://|etcd://)
 `;
 
@@ -24,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
     case 'server':
       await runServer(rest);
       return 0;
+    case 'observe':
+      return runObserve(rest);
     case undefined:
     case 'help':
     case '--help':
