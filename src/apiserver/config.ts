@@ -9,6 +9,10 @@ export interface ApiServerConfig {
   bind: string;
   /** TCP port; 0 picks a free one (the handle reports the real port). */
   port: number;
+  /** Address published in default/kubernetes endpoints (default: bind). */
+  advertiseAddress?: string;
+  /** Service CIDR; its first address is the kubernetes Service's clusterIP (default 10.96.0.0/12). */
+  serviceCIDR?: string;
   /** Datastore; defaults to sqlite at DATA_DIR/state.db. */
   datastore?: DatastoreConfig;
   /** Extra bearer tokens (token -> user). An admin token is also generated in DATA_DIR/admin-token. */

@@ -16,6 +16,7 @@ import { aggregated, apiGroup, apiGroupList, apiResourceList, apiVersions, wants
 import { ApiError, asApiError, errors } from './errors.js';
 import { sendError, sendJson, sendText } from './http.js';
 import { startHousekeeping } from './housekeeping.js';
+import { ensureSelfService, firstServiceIP } from './selfservice.js';
 import { loadTokenSigner, tokenUser } from './satoken.js';
 import { Objects } from './objects.js';
 import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.js';
@@ -153,6 +154,10 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   address = `${host}:${port}`;
   const url = `https://${address}`;
   const kubeconfigPath = writeKubeconfig(config.dataDir, pki, url);
+  const advertise = config.advertiseAddress ?? config.bind;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(advertise)) {
+    await ensureSelfService(objects, registry, { clusterIP: firstServiceIP(config.serviceCIDR ?? '10.96.0.0/12'), address: advertise, port });
+  }
 
   // Like kine, keep a bounded history; like kube-apiserver, expire old Events.
   const stopHousekeeping = startHousekeeping(store, objects, registry, {

@@ -7,7 +7,7 @@ import { start, type ApiServerConfig } from '../apiserver/server.js';
 import { createLogger } from '../log/logger.js';
 import { parseDatastore } from '../store/index.js';
 
-export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--log-level LEVEL]`;
+export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--advertise-address IP] [--service-cidr CIDR] [--log-level LEVEL]`;
 
 /** Parses a kube-apiserver style token file: token,user,uid[,"group1,group2"] per line. */
 export function parseTokenFile(text: string): Record<string, { user: string; groups: string[] }> {
@@ -33,6 +33,8 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
       datastore: { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
       'token-auth-file': { type: 'string' },
+      'advertise-address': { type: 'string' },
+      'service-cidr': { type: 'string', default: '10.96.0.0/12' },
     },
     strict: true,
     allowPositionals: false,
@@ -45,7 +47,9 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
   if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`--log-level ${logLevel}: unknown level\n${SERVER_USAGE}`);
   const tokenFile = values['token-auth-file'] as string | undefined;
   const tokens = tokenFile ? parseTokenFile(readFileSync(tokenFile, 'utf8')) : undefined;
-  return { dataDir, bind: values.bind as string, port, datastore, logLevel, tokens };
+  const serviceCIDR = values['service-cidr'] as string;
+  if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(serviceCIDR)) throw new Error(`--service-cidr ${serviceCIDR}: expected an IPv4 CIDR\n${SERVER_USAGE}`);
+  return { dataDir, bind: values.bind as string, port, datastore, logLevel, tokens, serviceCIDR, advertiseAddress: values['advertise-address'] as string | undefined };
 }
 
 /** Runs the API server from CLI flags; resolves after a clean stop on SIGTERM/SIGINT. */

@@ -86,6 +86,17 @@ describe('discovery and openapi', () => {
   });
 });
 
+describe('default/kubernetes service', () => {
+  it('points at this server', async () => {
+    const svc = (await s.request('GET', '/api/v1/namespaces/default/services/kubernetes')).json();
+    expect(svc.spec).toMatchObject({ clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: s.handle.port }] });
+    const eps = (await s.request('GET', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes')).json();
+    expect(eps.endpoints[0].addresses).toEqual(['127.0.0.1']);
+    expect(eps.ports).toEqual([{ name: 'https', port: s.handle.port, protocol: 'TCP' }]);
+    expect(eps.metadata.labels['kubernetes.io/service-name']).toBe('kubernetes');
+  });
+});
+
 describe('authentication', () => {
   it('rejects anonymous requests except health and version, and accepts the admin token', async () => {
     const creds = adminCredentials(s.dir);

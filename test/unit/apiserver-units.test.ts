@@ -6,6 +6,7 @@ import { negotiate } from '../../src/apiserver/http.js';
 import { parseResourcePath } from '../../src/apiserver/rest.js';
 import { humanAge, toTable } from '../../src/apiserver/table.js';
 import { wantsAggregated } from '../../src/apiserver/discovery.js';
+import { firstServiceIP } from '../../src/apiserver/selfservice.js';
 
 // Minimal protobuf writer for building test envelopes.
 const varint = (n: number): number[] => {
@@ -78,5 +79,13 @@ describe('tables', () => {
     expect(t.rows[0].cells.slice(5, 7)).toEqual(['10.0.0.5', 'n1']);
     const svc = { metadata: { name: 's' }, spec: { type: 'NodePort', clusterIP: '10.96.0.10', ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }] } };
     expect(toTable('Service', [svc], {}).rows[0].cells.slice(0, 5)).toEqual(['s', 'NodePort', '10.96.0.10', '<none>', '80:30080/TCP,53/UDP']);
+  });
+});
+
+describe('service CIDR', () => {
+  it('picks the first address', () => {
+    expect(firstServiceIP('10.96.0.0/12')).toBe('10.96.0.1');
+    expect(firstServiceIP('10.100.7.9/16')).toBe('10.100.0.1');
+    expect(() => firstServiceIP('fd00::/108')).toThrow(/IPv4/);
   });
 });
