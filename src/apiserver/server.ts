@@ -150,7 +150,9 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const host = config.bind.includes(':') ? `[${config.bind}]` : config.bind;
+  // A wildcard bind is reached over loopback by the local kubeconfig.
+  const reach = config.bind === '0.0.0.0' ? '127.0.0.1' : config.bind === '::' ? '::1' : config.bind;
+  const host = reach.includes(':') ? `[${reach}]` : reach;
   address = `${host}:${port}`;
   const url = `https://${address}`;
   const kubeconfigPath = writeKubeconfig(config.dataDir, pki, url);

@@ -3,7 +3,7 @@
 // row per key is its state (a `deleted` row is a tombstone). WAL mode with
 // synchronous=FULL: a write is acknowledged only after its commit is durable.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   CompactedError,
@@ -71,15 +71,49 @@ function toEvent(r: Row): WatchEvent {
   return ev;
 }
 
+/**
+ * Watches are served from this process, so one process owns a database file:
+ * PATH.owner holds its pid; a live other owner is refused, a dead one (kill -9) is replaced.
+ */
+function claim(path: string): () => void {
+  const owner = `${path}.owner`;
+  try {
+    const pid = Number(readFileSync(owner, 'utf8').trim());
+    if (pid && pid !== process.pid) {
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (alive) throw new Error(`sqlite store ${path} is in use by process ${pid}`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeFileSync(owner, `${process.pid}\n`);
+  return () => {
+    try {
+      if (Number(readFileSync(owner, 'utf8').trim()) === process.pid) rmSync(owner, { force: true });
+    } catch {
+      /* already gone */
+    }
+  };
+}
+
 /** Opens (creating if needed) an SQLite-backed store. */
 export async function openSqliteStore(config: SqliteStoreConfig): Promise<Store> {
-  if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
+  let release = () => undefined as void;
+  if (config.path !== ':memory:') {
+    mkdirSync(dirname(config.path), { recursive: true });
+    release = claim(config.path);
+  }
   const db = new Database(config.path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${config.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  return new SqliteStore(db);
+  return new SqliteStore(db, release);
 }
 
 class SqliteStore implements Store {
@@ -88,7 +122,7 @@ class SqliteStore implements Store {
   private pending: { op: () => { result: unknown; row?: Row }; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private stmts;
 
-  constructor(private db: Database.Database) {
+  constructor(private db: Database.Database, private release: () => void) {
     this.stmts = {
       latest: db.prepare<[string], Row>('SELECT * FROM log WHERE key = ? ORDER BY rev DESC LIMIT 1'),
       insert: db.prepare<[string, number, number, number, string, string | null]>(
@@ -296,5 +330,6 @@ class SqliteStore implements Store {
     this.closed = true;
     this.fanout.closeAll(new StoreClosedError());
     this.db.close();
+    this.release();
   }
 }
