@@ -2,7 +2,7 @@
 // binding, pod eviction and namespace finalize.
 import type { KubeObject } from '../api/meta.js';
 import type { ResourceInfo } from '../api/registry.js';
-import { createRegistry } from '../api/registry.js';
+import { appsSchemas } from '../api/schemas-apps.js';
 import type { Store } from '../store/types.js';
 import { decodeObject } from './decode.js';
 import { errors } from './errors.js';
@@ -10,8 +10,8 @@ import { mutateObject } from './lifecycle.js';
 import { applyPatch, type Objects, type PatchType, type WriteOptions } from './objects.js';
 
 const scaleInfo = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
-const scaleSchema = createRegistry().schemaOf('Scale');
-const scaleResource = { ...scaleInfo, plural: 'scale', singular: 'scale', namespaced: true, shortNames: [], categories: [], verbs: [], subresources: [], fieldSelectors: [], schema: scaleSchema!, virtual: false } as ResourceInfo;
+const scaleSchema = appsSchemas.Scale;
+const scaleResource = { ...scaleInfo, plural: 'scale', singular: 'scale', namespaced: true, shortNames: [], categories: [], verbs: [], subresources: [], fieldSelectors: [], schema: scaleSchema, virtual: false } as ResourceInfo;
 
 function selectorString(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {
   if (!sel) return '';
