@@ -1,6 +1,9 @@
 // RingBuffer: ring_buffer__poll on a private thread (short timeout so close
 // is quick), records copied into batches and handed to JS through an Unref'd
-// ThreadSafeFunction with non-blocking calls; a full queue drops and counts.
+// ThreadSafeFunction with non-blocking calls. While the JS queue is full the
+// current batch stays pending and keeps absorbing records up to maxBatch;
+// only records beyond that are dropped (and counted), so a busy event loop
+// costs memory bounded by (queue + 1) batches instead of events.
 #include "ringbuf.h"
 
 #include <bpf/libbpf.h>
@@ -58,6 +61,10 @@ RingBuffer::~RingBuffer() { Stop(); }
 int RingBuffer::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<RingBuffer*>(ctx);
   auto* p = static_cast<uint8_t*>(data);
+  if (self->batch_->size() >= self->maxBatch_ && !self->Flush()) {
+    self->dropped_++;
+    return 0;
+  }
   self->batch_->emplace_back(p, p + size);
   if (self->batch_->size() >= self->maxBatch_) self->Flush();
   return 0;
@@ -74,17 +81,15 @@ void RingBuffer::Loop() {
   }
 }
 
-void RingBuffer::Flush() {
-  if (batch_->empty()) return;
+bool RingBuffer::Flush() {
+  if (batch_->empty()) return true;
   size_t n = batch_->size();
-  Batch* b = batch_.release();
+  Batch* b = batch_.get();
+  if (tsfn_.NonBlockingCall(b, &RingBuffer::CallJs) != napi_ok) return false;  // stays pending
+  batch_.release();
   batch_ = std::make_unique<Batch>();
-  if (tsfn_.NonBlockingCall(b, &RingBuffer::CallJs) == napi_ok) {
-    delivered_ += n;
-  } else {
-    dropped_ += n;
-    delete b;
-  }
+  delivered_ += n;
+  return true;
 }
 
 void RingBuffer::CallJs(Napi::Env env, Napi::Function cb, Batch* batch) {
@@ -113,6 +118,7 @@ void RingBuffer::Stop() {
   }
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (batch_ && !batch_->empty()) dropped_ += batch_->size();  // never handed to JS
   if (rb_) ring_buffer__free(rb_);
   rb_ = nullptr;
   if (fd_ >= 0) close(fd_);

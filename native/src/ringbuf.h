@@ -29,7 +29,7 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
   static void CallJs(Napi::Env env, Napi::Function cb, Batch* batch);
   static void CleanupHook(void* self);
   void Loop();
-  void Flush();
+  bool Flush();
   void Stop();
 
   ring_buffer* rb_ = nullptr;
