@@ -2,7 +2,8 @@
 // latency from a client pod to N ClusterIP Services x 10 backends through
 // the node namespace, for direct (no LB), kube-proxy iptables, kube-proxy
 // nftables and the ebbflow dataplane (bench/lb-ebbflow.ts).
-// Run: npm run bench:lb [-- --quick] (root; builds build/bench/crr if needed).
+// Run: npm run bench:lb [-- --quick] [-- --positions] (root; builds build/bench/crr
+// if needed). One run at a time (lock in /run); ~45 s quick, ~10 min full.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +28,7 @@ export function parseLbArgs(argv: string[]): LbConfig {
       concurrency: { type: 'string' },
       'nft-max-services': { type: 'string' },
       'iptables-max-services': { type: 'string' },
+      positions: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
     strict: true,
@@ -49,6 +51,7 @@ export function parseLbArgs(argv: string[]): LbConfig {
     concurrency: int(values.concurrency, 4),
     warmupConnections: 300,
     targetsPerRun: 64,
+    positions: values.positions === true,
     pauseMs: quick ? 600 : 1500,
     // nft -f of one transaction grows quadratically with service count on
     // this kernel (see lib/modes.ts); 30k would take several minutes alone.

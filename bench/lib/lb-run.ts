@@ -24,6 +24,8 @@ export interface LbConfig {
   concurrency: number;
   warmupConnections: number;
   targetsPerRun: number;
+  /** Also measure each VIP mode against only the first and only the last service. */
+  positions: boolean;
   pauseMs: number;
   nftMaxServices: number;
   iptablesMaxServices: number;
@@ -56,6 +58,7 @@ export interface LbResult {
     rate: number;
     ratioVsDirect: number | null;
     connectP50Us: number;
+    connectP50VsDirect: number | null;
     connectP99Us: number;
     crrP50Us: number;
     crrP99Us: number;
@@ -155,47 +158,64 @@ async function runLocked(config: LbConfig, deps: LbDeps, nproc: number, machine:
     for (const n of config.counts) {
       const services = makeServices(n, ctx.backendIps, ctx.backendPort);
       const targets = spreadTargets(services, config.targetsPerRun);
-      const active: Array<{ mode: LbMode; cell: Cell }> = [];
+      // With --positions, VIP modes also get runs against only the first and
+      // only the last service: kube-proxy's iptables walks KUBE-SERVICES in
+      // order, so these are its best and worst case.
+      const variants = (mode: LbMode): Array<{ label: string; targets: string[] }> => {
+        if (mode.name === 'direct') return [{ label: mode.name, targets: directTargets }];
+        const out = [{ label: mode.name, targets }];
+        if (config.positions && n > 1) {
+          out.push({ label: `${mode.name}@first`, targets: [targets[0]!] }, { label: `${mode.name}@last`, targets: [targets[targets.length - 1]!] });
+        }
+        return out;
+      };
+      const active: Array<{ mode: LbMode; runs: Array<{ cell: Cell; targets: string[] }> }> = [];
       for (const mode of modes) {
         const limit = mode.name === 'nftables' ? config.nftMaxServices : mode.name === 'iptables' ? config.iptablesMaxServices : Infinity;
         if (n > limit) {
           skipped.push({ services: n, mode: mode.name, reason: `over --${mode.name}-max-services=${limit}` });
           continue;
         }
-        const cell: Cell = { services: n, mode: mode.name, programMs: null, runs: [] };
-        if (mode.name === 'iptables') cell.note = n <= NOFLUSH_MAX_SERVICES ? 'restore --noflush' : 'restore (flush mode)';
+        let programMs: number | null = null;
         if (mode.name !== 'direct') {
           deps.print(`# N=${n}: programming ${mode.name} ...`);
           if (!live.includes(mode)) live.push(mode);
-          cell.programMs = (await mode.program(services)).programMs;
+          programMs = (await mode.program(services)).programMs;
           await mode.suspend();
         }
-        cells.push(cell);
-        active.push({ mode, cell });
+        const runs = variants(mode).map((v) => {
+          const cell: Cell = { services: n, mode: v.label, programMs, runs: [] };
+          if (mode.name === 'iptables') cell.note = n <= NOFLUSH_MAX_SERVICES ? 'restore --noflush' : 'restore (flush mode)';
+          cells.push(cell);
+          return { cell, targets: v.targets };
+        });
+        active.push({ mode, runs });
       }
       for (let r = 0; r < config.repeats; r++) {
         const order = r % 2 === 0 ? active : [...active].reverse();
-        for (const { mode, cell } of order) {
+        for (const { mode, runs } of order) {
           await mode.resume();
           try {
-            const t0 = Date.now();
-            const left = await drainConntrack(ctx.nodeNs, config.pauseMs);
-            const drainMs = Date.now() - t0;
-            const client = {
-              ns: ctx.client.ns,
-              crrPath: ctx.crrPath,
-              targets: mode.name === 'direct' ? directTargets : targets,
-              concurrency: config.concurrency,
-              cpus: clientCpus,
-              cgroup: mode.clientCgroup,
-            };
-            await runCrrClient({ ...client, count: config.warmupConnections, durationMs: 2000 });
-            const res = await runCrrClient({ ...client, count: config.maxConnections, durationMs: config.durationMs });
-            deps.logger.debug({ n, mode: mode.name, repeat: r, conntrackLeft: left, res }, 'run');
-            deps.print(
-              `#   N=${n} repeat ${r + 1} ${mode.name}: ${res.rate.toFixed(0)} conn/s, connect p50 ${res.connect_p50_us} us p99 ${res.connect_p99_us} us, errors ${res.errors} (drain ${drainMs} ms, ${left} conntrack entries left)`,
-            );
-            cell.runs.push(res);
+            for (const { cell, targets: runTargets } of runs) {
+              const t0 = Date.now();
+              const left = await drainConntrack(ctx.nodeNs, config.pauseMs);
+              const drainMs = Date.now() - t0;
+              const client = {
+                ns: ctx.client.ns,
+                crrPath: ctx.crrPath,
+                targets: runTargets,
+                concurrency: config.concurrency,
+                cpus: clientCpus,
+                cgroup: mode.clientCgroup,
+              };
+              await runCrrClient({ ...client, count: config.warmupConnections, durationMs: 2000 });
+              const res = await runCrrClient({ ...client, count: config.maxConnections, durationMs: config.durationMs });
+              deps.logger.debug({ n, mode: cell.mode, repeat: r, conntrackLeft: left, res }, 'run');
+              deps.print(
+                `#   N=${n} repeat ${r + 1} ${cell.mode}: ${res.rate.toFixed(0)} conn/s, connect p50 ${res.connect_p50_us} us p99 ${res.connect_p99_us} us, errors ${res.errors} (drain ${drainMs} ms, ${left} conntrack entries left)`,
+              );
+              cell.runs.push(res);
+            }
           } finally {
             await mode.suspend();
           }
@@ -213,6 +233,7 @@ async function runLocked(config: LbConfig, deps: LbDeps, nproc: number, machine:
     const direct = cells.find((d) => d.services === c.services && d.mode === 'direct');
     const rate = median(c.runs.map((x) => x.rate));
     const directRate = direct ? median(direct.runs.map((x) => x.rate)) : Number.NaN;
+    const directP50 = direct ? median(direct.runs.map((x) => x.connect_p50_us)) : Number.NaN;
     return {
       services: c.services,
       mode: c.mode,
@@ -220,6 +241,7 @@ async function runLocked(config: LbConfig, deps: LbDeps, nproc: number, machine:
       rate: Math.round(rate),
       ratioVsDirect: Number.isFinite(directRate) && directRate > 0 ? Number((rate / directRate).toFixed(3)) : null,
       connectP50Us: median(c.runs.map((x) => x.connect_p50_us)),
+      connectP50VsDirect: directP50 > 0 ? Number((median(c.runs.map((x) => x.connect_p50_us)) / directP50).toFixed(3)) : null,
       connectP99Us: median(c.runs.map((x) => x.connect_p99_us)),
       crrP50Us: median(c.runs.map((x) => x.crr_p50_us)),
       crrP99Us: median(c.runs.map((x) => x.crr_p99_us)),
@@ -236,6 +258,7 @@ async function runLocked(config: LbConfig, deps: LbDeps, nproc: number, machine:
     ratio: c.ratioVsDirect,
     p50: c.connectP50Us,
     p99: c.connectP99Us,
+    p50Ratio: c.connectP50VsDirect,
     note: [c.note, c.errors > 0 ? `${c.errors} errors` : '', `repeats ${c.ratesByRepeat.join('/')}`].filter(Boolean).join('; '),
   }));
   deps.print(formatTable(rows));

@@ -39,6 +39,8 @@ export interface Row {
   ratio: number | null;
   p50: number;
   p99: number;
+  /** connect p50 over direct's at the same N: steadier than conn/s on a busy machine. */
+  p50Ratio: number | null;
   note?: string;
 }
 
@@ -48,11 +50,11 @@ function pad(s: string, n: number, right = false): string {
 
 /** A fixed-width table: N, mode, program ms, conn/s, ratio vs direct, connect p50/p99 us. */
 export function formatTable(rows: readonly Row[]): string {
-  const head = `${pad('N', 6)}  ${pad('mode', 9, true)} ${pad('program ms', 11)} ${pad('conn/s', 9)} ${pad('vs direct', 9)} ${pad('p50 us', 7)} ${pad('p99 us', 7)}  note`;
+  const head = `${pad('N', 6)}  ${pad('mode', 14, true)} ${pad('program ms', 11)} ${pad('conn/s', 9)} ${pad('vs direct', 9)} ${pad('p50 us', 7)} ${pad('p99 us', 7)} ${pad('p50/direct', 10)}  note`;
   const lines = [head, '-'.repeat(head.length)];
   for (const r of rows) {
     lines.push(
-      `${pad(String(r.services), 6)}  ${pad(r.mode, 9, true)} ${pad(r.programMs === null ? '-' : r.programMs.toFixed(0), 11)} ${pad(r.rate.toFixed(0), 9)} ${pad(r.ratio === null ? '-' : r.ratio.toFixed(2), 9)} ${pad(String(Math.round(r.p50)), 7)} ${pad(String(Math.round(r.p99)), 7)}  ${r.note ?? ''}`,
+      `${pad(String(r.services), 6)}  ${pad(r.mode, 14, true)} ${pad(r.programMs === null ? '-' : r.programMs.toFixed(0), 11)} ${pad(r.rate.toFixed(0), 9)} ${pad(r.ratio === null ? '-' : r.ratio.toFixed(2), 9)} ${pad(String(Math.round(r.p50)), 7)} ${pad(String(Math.round(r.p99)), 7)} ${pad(r.p50Ratio === null ? '-' : r.p50Ratio.toFixed(2), 10)}  ${r.note ?? ''}`,
     );
   }
   return lines.join('\n');

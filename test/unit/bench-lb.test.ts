@@ -26,9 +26,9 @@ describe('bench:lb harness', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
     const table = formatTable([
-      { services: 1000, mode: 'iptables', programMs: 4205, rate: 6023, ratio: 0.857, p50: 35, p99: 162, note: 'x' },
+      { services: 1000, mode: 'iptables', programMs: 4205, rate: 6023, ratio: 0.857, p50: 35, p99: 162, p50Ratio: 1.52, note: 'x' },
     ]);
     expect(table.split('\n')[0]).toMatch(/N\s+mode\s+program ms\s+conn\/s\s+vs direct\s+p50 us\s+p99 us/);
-    expect(table).toMatch(/1000\s+iptables\s+4205\s+6023\s+0\.86\s+35\s+162\s+x/);
+    expect(table).toMatch(/1000\s+iptables\s+4205\s+6023\s+0\.86\s+35\s+162\s+1\.52\s+x/);
   });
 });
