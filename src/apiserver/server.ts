@@ -16,6 +16,7 @@ import { aggregated, apiGroup, apiGroupList, apiResourceList, apiVersions, wants
 import { ApiError, asApiError, errors } from './errors.js';
 import { sendError, sendJson, sendText } from './http.js';
 import { startHousekeeping } from './housekeeping.js';
+import { createMetrics } from './metrics.js';
 import { ensureSelfService, firstServiceIP } from './selfservice.js';
 import { loadTokenSigner, tokenUser } from './satoken.js';
 import { Objects } from './objects.js';
@@ -29,6 +30,21 @@ export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-ebbf
 
 const ANONYMOUS_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
+/** Verb and resource labels for metrics (resource "" for non-resource paths). */
+function describeRequest(req: IncomingMessage): { verb: string; resource: string } {
+  const url = new URL(req.url ?? '/', 'https://localhost');
+  let segments: string[];
+  try {
+    segments = url.pathname.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    return { verb: (req.method ?? 'GET').toLowerCase(), resource: '' };
+  }
+  const rr = parseResourcePath(segments);
+  if (!rr) return { verb: (req.method ?? 'GET').toLowerCase(), resource: '' };
+  const a = requestAttributes(rr, req.method ?? 'GET', url.searchParams);
+  return { verb: a.verb, resource: rr.subresource ? `${rr.plural}/${rr.subresource}` : rr.plural };
+}
+
 /** Starts the API server; resolves once it is listening and the kubeconfig is written. */
 export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   const log: Logger = forComponent(config.logger ?? createLogger(), 'apiserver');
@@ -41,6 +57,7 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
 
   const open = new Set<() => void>();
   const authorizer = createRbacAuthorizer(store);
+  const metrics = createMetrics(store);
   const signer = loadTokenSigner(config.dataDir);
   const ctx: RestContext = {
     authorizer,
@@ -93,6 +110,12 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
     }
     if (path === '/healthz' || path === '/livez' || path === '/readyz') return sendText(res, 200, 'ok');
     if (path === '/version') return sendJson(res, 200, KUBE_VERSION);
+    if (path === '/metrics' && method === 'GET') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
     if (method === 'GET') {
       const accept = req.headers.accept ?? '';
       if (path === '/') return sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version', ...[...registry.groups()].filter(([g]) => g).flatMap(([g, vs]) => [`/apis/${g}`, ...vs.map((v) => `/apis/${g}/${v}`)])] });
@@ -128,6 +151,14 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   }
 
   const server: Server = createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const started = performance.now();
+    const { verb, resource } = describeRequest(req);
+    const isWatch = verb === 'watch';
+    if (isWatch) metrics.watchOpened(resource);
+    res.once('close', () => {
+      if (isWatch) metrics.watchClosed(resource);
+      metrics.observe(verb, resource, res.statusCode, (performance.now() - started) / 1000);
+    });
     route(req, res).catch((err: unknown) => {
       const apiErr = asApiError(err);
       if (apiErr.status >= 500) log.error({ err, method: req.method, url: req.url }, 'request failed');

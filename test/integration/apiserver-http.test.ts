@@ -86,6 +86,16 @@ describe('discovery and openapi', () => {
   });
 });
 
+describe('metrics', () => {
+  it('counts requests by verb, resource and code', async () => {
+    await s.request('GET', '/api/v1/namespaces/h/configmaps/does-not-exist');
+    const text = (await s.request('GET', '/metrics')).body;
+    expect(text).toMatch(/apiserver_request_total\{verb="get",resource="configmaps",code="404"\} [1-9]/);
+    expect(text).toMatch(/apiserver_request_duration_seconds_bucket\{le="[^"]+",verb="create",resource="namespaces"\} [1-9]/);
+    expect(text).toMatch(/ebbflow_store_revision [1-9]/);
+  });
+});
+
 describe('default/kubernetes service', () => {
   it('points at this server', async () => {
     const svc = (await s.request('GET', '/api/v1/namespaces/default/services/kubernetes')).json();
