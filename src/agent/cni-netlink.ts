@@ -120,6 +120,12 @@ export class NetlinkHandle {
     }
   }
 
+  /** Names of every link in the namespace. */
+  async linkNames(): Promise<string[]> {
+    const links = await call('getLinks', () => this.sock.getLinks({}, {}, { timeout: REQUEST_TIMEOUT_MS }));
+    return links.map((l) => l.attrs.ifname ?? '').filter((n) => n !== '');
+  }
+
   /** Creates veth `hostIf` here with its peer `podIf` directly inside the namespace at `podNetns`. */
   async createVeth(hostIf: string, podIf: string, podNetns: string, mtu: number): Promise<void> {
     const fd = openSync(podNetns, 'r');

@@ -11,6 +11,9 @@ export function hostIfname(containerId: string, ifname: string): string {
   return `ebf${createHash('sha256').update(`${containerId}/${ifname}`).digest('hex').slice(0, 11)}`;
 }
 
+/** True for names hostIfname() makes (so GC can sweep veths no allocation accounts for). */
+export const isHostIfname = (name: string) => /^ebf[0-9a-f]{11}$/.test(name);
+
 export interface WiredPod {
   hostIfname: string;
   hostIfindex: number;

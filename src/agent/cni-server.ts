@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { NetlinkHandle, POD_GATEWAY } from './cni-netlink.js';
-import { checkPod, hostIfname, unwirePod, wirePod } from './cni-pod-network.js';
+import { checkPod, hostIfname, isHostIfname, unwirePod, wirePod } from './cni-pod-network.js';
 import { CniCode, CniError, type CniResult } from './cni-spec.js';
 import { CNI_WIRE_PATH, type CniWireRequest, type CniWireResponse } from './cni-wire.js';
 import { Ipam, IpamExhaustedError, type Allocation } from './ipam.js';
@@ -45,6 +45,8 @@ export interface CniServerConfig {
 export interface CniServerHandle {
   readonly socketPath: string;
   readonly ipam: Ipam;
+  /** Endpoints whose veth exists (for re-registering with the dataplane after an agent restart). */
+  listEndpoints(): Promise<CniEndpoint[]>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
   const host = NetlinkHandle.open(config.hostNetns);
   const log = config.logger;
   const locks = new Map<string, Promise<unknown>>();
+  const busyHostIfs = new Set<string>();
   let stopping = false;
 
   const withLock = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
@@ -73,6 +76,16 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
   });
 
   async function add(req: CniWireRequest): Promise<CniResult> {
+    const hostIf = hostIfname(req.containerId, req.ifname);
+    busyHostIfs.add(hostIf);
+    try {
+      return await addLocked(req);
+    } finally {
+      busyHostIfs.delete(hostIf);
+    }
+  }
+
+  async function addLocked(req: CniWireRequest): Promise<CniResult> {
     const known = ipam.get(req.containerId, req.ifname);
     if (known && known.netns !== req.netns) {
       throw new CniError(CniCode.CONFLICT, 'container already attached', `${req.containerId}/${req.ifname} is attached in ${known.netns}, not ${req.netns}`);
@@ -148,6 +161,24 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
     for (const stale of ipam.list().filter((a) => !keep.has(`${a.containerId}/${a.ifname}`))) {
       await withLock(stale.containerId, () => del({ ...req, containerId: stale.containerId, ifname: stale.ifname }));
     }
+    // Host veths of ours that no allocation accounts for (an ADD cut short by a crash)
+    // go too; names of allocations with a request in flight are kept.
+    const owned = new Set(ipam.list().map((a) => hostIfname(a.containerId, a.ifname)));
+    for (const name of await host.linkNames()) {
+      if (isHostIfname(name) && !owned.has(name) && !busyHostIfs.has(name)) {
+        await host.deleteLink(name);
+        log?.info({ hostIf: name }, 'orphan veth removed by GC');
+      }
+    }
+  }
+
+  async function listEndpoints(): Promise<CniEndpoint[]> {
+    const out: CniEndpoint[] = [];
+    for (const a of ipam.list()) {
+      const index = await host.linkIndex(hostIfname(a.containerId, a.ifname));
+      if (index !== null) out.push(endpointOf(a, index));
+    }
+    return out;
   }
 
   async function dispatch(req: CniWireRequest): Promise<CniWireResponse> {
@@ -206,6 +237,7 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
   return {
     socketPath: config.socketPath,
     ipam,
+    listEndpoints,
     async stop() {
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -89,10 +89,18 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
       await server.wait();
     }
 
-    // A repeated ADD of the same container answers with the same result.
+    // A repeated ADD of the same container answers with the same result; with another netns it is refused.
     const again = await add('a', idA, nsA);
     expect(again.code).toBe(0);
     expect(again.json).toEqual(ra.json);
+    const conflict = await add('a', idA, nsB);
+    expect(conflict.json).toMatchObject({ code: 101 });
+    expect(conflict.json.details).toContain(nsA);
+    // ADD into a netns that does not exist fails cleanly and leaks no address.
+    const before = lab.server!.ipam.list().length;
+    const noNs = await add('z', containerId(), `/var/run/netns/${lab.prefix}-absent`);
+    expect(noNs.json).toMatchObject({ code: 4 });
+    expect(lab.server!.ipam.list()).toHaveLength(before);
 
     // CHECK passes, then fails once the host veth is gone; DEL cleans up, twice is fine.
     const check = await runCni({ command: 'CHECK', containerId: idA, netns: nsA, ifname: 'eth0', config: lab.conf({ prevResult: ra.json }) });
@@ -156,6 +164,8 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     expect(down.json).toMatchObject({ code: 11 });
     expect(down.ms).toBeLessThan(2000);
     await lab.startServer({ onEndpointAdded: (ep) => dp.attachEndpoint({ netns: lab.nodeNsPath, ifname: ep.hostIfname }).then(() => undefined) });
+    // The restarted agent can list what it wired before (for the dataplane to re-register).
+    expect((await lab.server!.listEndpoints()).map((e) => e.containerId).sort()).toEqual([id1, id2].sort());
     const again = await add('r1', id1, ns1);
     expect(again.code, again.stdout).toBe(0);
     expect(again.json.ips[0].address).toBe(r1.json.ips[0].address);
@@ -170,10 +180,12 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     expect(lab.server!.ipam.list().filter((a) => [id1, id2, id3].includes(a.containerId))).toEqual([]);
   });
 
-  it('GC (1.1) removes attachments the runtime no longer lists; STATUS answers', async () => {
+  it('GC (1.1) removes attachments the runtime no longer lists and orphan veths; STATUS answers', async () => {
     const nss = await Promise.all(['g1', 'g2', 'g3'].map((p) => lab.addPod(p)));
     const ids = nss.map(() => containerId());
     for (const [i, ns] of nss.entries()) expect((await add(`g${i + 1}`, ids[i]!, ns)).code).toBe(0);
+    // An orphan of ours (an ADD cut short by a crash) with no allocation behind it.
+    await run('ip', ['-n', lab.nodeNs, 'link', 'add', 'ebf0123456789a', 'type', 'veth', 'peer', 'name', 'orphanpeer']);
     const gc = await runCni({
       command: 'GC',
       config: lab.conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: ids[0], ifname: 'eth0' }] }),
@@ -185,6 +197,7 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     expect(links).toContain(hostIfname(ids[0]!, 'eth0'));
     expect(links).not.toContain(hostIfname(ids[1]!, 'eth0'));
     expect(links).not.toContain(hostIfname(ids[2]!, 'eth0'));
+    expect(links).not.toContain('ebf0123456789a');
     const status = await runCni({ command: 'STATUS', config: lab.conf({ cniVersion: '1.1.0' }) });
     expect(status.code, status.stdout).toBe(0);
     const statusOld = await runCni({ command: 'STATUS', config: lab.conf() });
