@@ -15,6 +15,9 @@ export interface Pki {
   serverKey: string;
   adminCert: string;
   adminKey: string;
+  /** Client identity the server presents to kubelets (logs proxy). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   adminToken: string;
 }
 
@@ -53,6 +56,9 @@ export async function ensurePki(dataDir: string, bind: string): Promise<Pki> {
     await issue(dir, 'server', '/CN=ebbflow-apiserver', `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`);
     writeFileSync(sansFile, sans);
   }
+  if (!existsSync(join(dir, 'kubelet-client.crt'))) {
+    await issue(dir, 'kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  }
   if (!existsSync(join(dir, 'admin.crt'))) {
     await issue(dir, 'admin', '/O=system:masters/CN=admin', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
   }
@@ -65,6 +71,8 @@ export async function ensurePki(dataDir: string, bind: string): Promise<Pki> {
     serverKey: read('server.key'),
     adminCert: read('admin.crt'),
     adminKey: read('admin.key'),
+    kubeletClientCert: read('kubelet-client.crt'),
+    kubeletClientKey: read('kubelet-client.key'),
     adminToken: readFileSync(tokenFile, 'utf8').trim(),
   };
 }

@@ -7,6 +7,7 @@ import type { Store } from '../store/types.js';
 import type { User } from './authn.js';
 import type { Attributes, Authorizer } from './authz/rbac.js';
 import type { TokenSigner } from './satoken.js';
+import { servePodLog, type KubeletClient } from './podlog.js';
 import { decodeObject, parseBody, type FieldValidation } from './decode.js';
 import { ApiError, errors } from './errors.js';
 import { negotiate, readBody, sendFormatted, type OutputFormat } from './http.js';
@@ -22,6 +23,7 @@ export interface RestContext {
   user?: User;
   authorizer: Authorizer;
   signer: TokenSigner;
+  kubelet: KubeletClient;
   registry: Registry;
   store: Store;
   objects: Objects;
@@ -176,7 +178,10 @@ export async function handleResource(ctx: RestContext, rr: ResourceRequest, req:
 
   const name = rr.name;
   const sub = rr.subresource;
-  if (sub === 'log') throw new ApiError(400, 'BadRequest', `logs for pod "${name}" are served by the kubelet, which this server does not proxy yet`);
+  if (sub === 'log') {
+    if (method !== 'GET') throw errors.methodNotAllowed(method);
+    return servePodLog(ctx.objects, ctx.registry, ctx.kubelet, ns ?? '', name, q, res);
+  }
   if (sub === 'binding') {
     if (method !== 'POST') throw errors.methodNotAllowed(method);
     const body = parseBody(await readBody(req), req.headers['content-type'] ?? 'application/json');

@@ -62,6 +62,7 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
   const ctx: RestContext = {
     authorizer,
     signer,
+    kubelet: { cert: pki.kubeletClientCert, key: pki.kubeletClientKey },
     registry,
     store,
     objects,
