@@ -1,0 +1,96 @@
+// What every controller shares: the context the manager hands it, the
+// Handle it returns, and a worker pool that drains a work queue into a
+// level-triggered reconcile function with per-key back-off on failure.
+import type { KubeObject } from '../api/meta.js';
+import type { Client } from '../client/client.js';
+import type { Clock } from '../client/clock.js';
+import { objectKey } from '../client/cache.js';
+import type { EventRecorder } from '../client/events.js';
+import type { InformerFactory } from '../client/factory.js';
+import type { Informer } from '../client/informer.js';
+import { createWorkQueue, type WorkQueue } from '../client/workqueue.js';
+import { forComponent, type Logger } from '../log/logger.js';
+
+export interface ControllerContext {
+  client: Client;
+  informers: InformerFactory;
+  recorder: EventRecorder;
+  clock: Clock;
+  logger?: Logger;
+  /** Worker count per controller (default 2). */
+  workers?: number;
+}
+
+export interface Handle {
+  stop(): Promise<void>;
+}
+
+/** A reconcile result: nothing, or when to look at the key again even without events. */
+export type ReconcileResult = void | { requeueAfterMs: number };
+
+export interface Loop {
+  queue: WorkQueue<string>;
+  log: Logger | undefined;
+  /** Starts the workers after the given informers have synced. */
+  run(informers: Informer<KubeObject>[]): Promise<Handle>;
+}
+
+/** Creates a named reconcile loop over string keys. */
+export function createLoop(ctx: ControllerContext, name: string, reconcile: (key: string) => Promise<ReconcileResult>): Loop {
+  const queue = createWorkQueue<string>({ clock: ctx.clock });
+  const log = ctx.logger ? forComponent(ctx.logger, `controller:${name}`) : undefined;
+
+  async function worker(): Promise<void> {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        const res = await reconcile(key);
+        queue.forget(key);
+        if (res && res.requeueAfterMs >= 0) queue.addAfter(key, res.requeueAfterMs);
+      } catch (err) {
+        if (!queue.shuttingDown) {
+          log?.info({ key, err: String(err), retries: queue.numRequeues(key) }, 'reconcile failed, requeueing');
+          queue.addRateLimited(key);
+        }
+      } finally {
+        queue.done(key);
+      }
+    }
+  }
+
+  return {
+    queue,
+    log,
+    async run(informers) {
+      for (const i of informers) i.start();
+      await Promise.all(informers.map((i) => i.waitForSync()));
+      const workers = Array.from({ length: ctx.workers ?? 2 }, () => worker());
+      return {
+        async stop() {
+          queue.shutDown();
+          await Promise.all(workers);
+        },
+      };
+    },
+  };
+}
+
+/** Enqueues the object's own key on every change. */
+export function enqueueSelf<T extends KubeObject>(queue: WorkQueue<string>) {
+  return {
+    add: (o: T) => queue.add(objectKey(o)),
+    update: (_: T, o: T) => queue.add(objectKey(o)),
+    delete: (o: T) => queue.add(objectKey(o)),
+  };
+}
+
+/** The owner reference with controller: true, if any. */
+export function controllerRef(o: KubeObject): { apiVersion: string; kind: string; name: string; uid: string } | undefined {
+  return o.metadata.ownerReferences?.find((r) => r.controller);
+}
+
+/** RFC 3339 seconds, as the API prints times. */
+export function isoNow(clock: Clock): string {
+  return new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+}
