@@ -164,6 +164,14 @@ describe('bad input', () => {
     expect4xx(await s.request('DELETE', '/api/v1/namespaces/fz/configmaps/c', '{"gracePeriodSeconds":', { 'Content-Type': 'application/json' }), 'bad DeleteOptions');
     expect4xx(await s.request('GET', '/api/v1/namespaces/fz/configmaps', undefined, { Accept: 'application/vnd.kubernetes.protobuf' }), 'protobuf only accept');
     expect4xx(await s.request('POST', '/api/v1/namespaces/fz/configmaps', 'x'.repeat(4 * 1024 * 1024), { 'Content-Type': 'application/json' }), 'too large');
+    expect4xx(await s.request('POST', '/api/v1/namespaces/fz/serviceaccounts/none/token', { spec: {} }), 'token for missing account');
+    await s.request('POST', '/api/v1/namespaces/fz/serviceaccounts', { metadata: { name: 'sa' } });
+    expect4xx(await s.request('POST', '/api/v1/namespaces/fz/serviceaccounts/sa/token', { spec: { expirationSeconds: 5 } }), 'too short token');
+    expect4xx(await s.request('POST', '/api/v1/namespaces/fz/serviceaccounts/sa/token', '[]'), 'token body not an object');
+    expect4xx(await s.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: {} }), 'empty access review');
+    expect4xx(await s.request('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews'), 'list a virtual resource');
+    expect4xx(await s.request('GET', '/api/v1/namespaces/fz/pods/missing/log'), 'log of missing pod');
+    expect4xx(await s.request('POST', '/api/v1/namespaces/fz/pods/missing/binding', { target: {} }), 'bind without target');
     expect((await s.request('GET', '/healthz')).status).toBe(200);
   });
 });
