@@ -96,8 +96,9 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
     }
     const { allocation, created } = await allocate(req);
     try {
-      // Leftovers of a half-done earlier ADD of the same container go first.
-      if (!created) await unwirePod(host, req.containerId, req.ifname, allocation.ip);
+      // Leftovers of a half-done earlier ADD of the same container go first (the
+      // host veth name is derived from the container id, so it can only be ours).
+      await unwirePod(host, req.containerId, req.ifname, created ? undefined : allocation.ip);
       const wired = await wirePod(host, { containerId: req.containerId, ifname: req.ifname, netns: req.netns, ip: allocation.ip, mtu: req.mtu ?? config.defaultMtu ?? 1500 });
       try {
         await config.onEndpointAdded?.(endpointOf(allocation, wired.hostIfindex));
@@ -152,6 +153,8 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
     const known = ipam.get(req.containerId, req.ifname);
     if (!known) throw new CniError(CniCode.UNKNOWN_CONTAINER, 'unknown container', `${req.containerId}/${req.ifname} was never added`);
     const problems = await checkPod(host, { ...known, netns: req.netns });
+    const prevIps = req.prevResult?.ips?.map((ip) => ip.address);
+    if (prevIps && !prevIps.includes(`${known.ip}/32`)) problems.push(`prevResult has ${prevIps.join(', ') || 'no ips'}, the pod holds ${known.ip}/32`);
     if (problems.length > 0) throw new CniError(CniCode.CHECK_FAILED, 'pod network is not as configured', problems.join('; '));
   }
 

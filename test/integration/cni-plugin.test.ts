@@ -23,6 +23,7 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
   let lab: CniLab;
   let dp: Dataplane;
   const pinRoot = `/sys/fs/bpf/ebbflow/test-cni-${randomBytes(3).toString('hex')}`;
+  let failHook = false;
   const added: CniEndpoint[] = [];
   const removed: CniEndpoint[] = [];
 
@@ -35,6 +36,7 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     dp = await loadDataplane({ node: 'cni', pinRoot });
     await lab.startServer({
       onEndpointAdded: async (ep) => {
+        if (failHook) throw new Error('dataplane says no');
         await dp.attachEndpoint({ netns: lab.nodeNsPath, ifname: ep.hostIfname });
         added.push(ep);
       },
@@ -96,6 +98,16 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     const conflict = await add('a', idA, nsB);
     expect(conflict.json).toMatchObject({ code: 101 });
     expect(conflict.json.details).toContain(nsA);
+    // A failing endpoint hook fails the ADD and leaves neither veth nor address behind.
+    failHook = true;
+    const nsH = await lab.addPod('h');
+    const idH = containerId();
+    const hooked = await add('h', idH, nsH);
+    failHook = false;
+    expect(hooked.json).toMatchObject({ code: 100, details: expect.stringContaining('dataplane says no') });
+    expect(lab.server!.ipam.get(idH, 'eth0')).toBeUndefined();
+    expect((await run('ip', ['-n', lab.nodeNs, '-o', 'link'])).stdout).not.toContain(hostIfname(idH, 'eth0'));
+    expect((await run('ip', ['-n', `${lab.prefix}-h`, '-o', 'link'])).stdout).not.toContain('eth0');
     // ADD into a netns that does not exist fails cleanly and leaks no address.
     const before = lab.server!.ipam.list().length;
     const noNs = await add('z', containerId(), `/var/run/netns/${lab.prefix}-absent`);
@@ -106,6 +118,8 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     const check = await runCni({ command: 'CHECK', containerId: idA, netns: nsA, ifname: 'eth0', config: lab.conf({ prevResult: ra.json }) });
     expect(check.code, check.stdout).toBe(0);
     expect(check.stdout).toBe('');
+    const stale = await runCni({ command: 'CHECK', containerId: idA, netns: nsA, ifname: 'eth0', config: lab.conf({ prevResult: rb.json }) });
+    expect(stale.json).toMatchObject({ code: 103 });
     await run('ip', ['-n', lab.nodeNs, 'link', 'del', epA.hostIfname]);
     const bad = await runCni({ command: 'CHECK', containerId: idA, netns: nsA, ifname: 'eth0', config: lab.conf({ prevResult: ra.json }) });
     expect(bad.code).not.toBe(0);
