@@ -4,7 +4,7 @@ import { appsSchemas } from './schemas-apps.js';
 import { coreSchemas } from './schemas-core.js';
 import type { Schema } from './schema.js';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'finalize' | 'log' | 'eviction' | 'token';
+export type Subresource = 'status' | 'scale' | 'binding' | 'finalize' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
 
 export interface ResourceInfo {
   group: string;
@@ -43,7 +43,7 @@ interface Def {
 const ALL = ['all'];
 const DEFS: Def[] = [
   { g: '', v: 'v1', kind: 'Namespace', plural: 'namespaces', ns: false, short: ['ns'], sub: ['status', 'finalize'], fields: ['status.phase'], verbs: ALL_VERBS.filter((v) => v !== 'deletecollection') },
-  { g: '', v: 'v1', kind: 'Pod', plural: 'pods', ns: true, short: ['po'], cat: ALL, sub: ['status', 'binding', 'log', 'eviction'], fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'] },
+  { g: '', v: 'v1', kind: 'Pod', plural: 'pods', ns: true, short: ['po'], cat: ALL, sub: ['status', 'binding', 'log', 'eviction', 'exec', 'attach', 'portforward'], fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'] },
   { g: '', v: 'v1', kind: 'Service', plural: 'services', ns: true, short: ['svc'], cat: ALL, sub: ['status'], fields: ['spec.clusterIP', 'spec.type'] },
   { g: '', v: 'v1', kind: 'Endpoints', plural: 'endpoints', ns: true, short: ['ep'] },
   { g: '', v: 'v1', kind: 'ConfigMap', plural: 'configmaps', ns: true, short: ['cm'] },

@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { createRegistry } from '../api/registry.js';
 import { createLogger, forComponent, type Logger } from '../log/logger.js';
@@ -16,6 +17,7 @@ import { aggregated, apiGroup, apiGroupList, apiResourceList, apiVersions, wants
 import { ApiError, asApiError, errors } from './errors.js';
 import { sendError, sendJson, sendText } from './http.js';
 import { startHousekeeping } from './housekeeping.js';
+import { isStreaming, rejectUpgrade, relayToKubelet } from './streaming.js';
 import { createMetrics } from './metrics.js';
 import { ensureSelfService, firstServiceIP } from './selfservice.js';
 import { loadTokenSigner, tokenUser } from './satoken.js';
@@ -169,6 +171,25 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
       }
       sendError(res, apiErr);
     });
+  });
+  // exec/attach/portforward arrive as upgrade requests: authenticate, authorize, then relay to the kubelet.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    (async () => {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      const user = await authn.authenticate(req);
+      if (!user) throw errors.unauthorized();
+      let rr: ReturnType<typeof parseResourcePath>;
+      try {
+        rr = parseResourcePath(url.pathname.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent));
+      } catch {
+        throw errors.badRequest('malformed URL path');
+      }
+      if (!rr || !isStreaming(rr)) throw errors.noRoute();
+      const attrs: Attributes = { ...requestAttributes(rr, 'POST', url.searchParams), verb: 'create' };
+      if (!(await authorizer.authorize(user, attrs)).allowed) throw new ApiError(403, 'Forbidden', forbiddenMessage(user, attrs));
+      await relayToKubelet(objects, registry, ctx.kubelet, rr, req, socket, head);
+    })().catch((err: unknown) => rejectUpgrade(socket, err));
   });
   server.on('tlsClientError', () => undefined);
   server.on('clientError', (_err, socket) => socket.destroy());
