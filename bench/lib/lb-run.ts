@@ -2,6 +2,7 @@
 // count, then alternates the modes (forward, then reversed order) with a
 // conntrack drain, a warm-up and one bounded crr run each.
 import { execFile } from 'node:child_process';
+import { cpus } from 'node:os';
 import { promisify } from 'node:util';
 import type { Logger } from '../../src/log/logger.js';
 import { execInNetns } from '../../src/netns/index.js';
@@ -116,7 +117,7 @@ async function tool(cmd: string, args: string[]): Promise<string> {
 
 /** Runs the whole benchmark and prints the table; returns every figure. */
 export async function runLbBench(config: LbConfig, deps: LbDeps): Promise<LbResult> {
-  const nproc = (await import('node:os')).cpus().length;
+  const nproc = cpus().length;
   const machine = machineInfo(await tool('iptables', ['--version']), await tool('nft', ['--version']));
   deps.print(
     `# bench:lb on ${machine.nproc} CPUs, kernel ${machine.kernel}, ${machine.cpu}; ${machine.iptables}; ${machine.nft}` +
