@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cniDataplaneHooks, type CniDataplaneHooks } from '../../src/agent/cni-endpoints.js';
 import type { CniEndpoint } from '../../src/agent/cni-server.js';
 import { hostIfname } from '../../src/agent/cni-pod-network.js';
 import { loadDataplane, type Dataplane } from '../../src/dataplane/loader.js';
@@ -24,6 +25,7 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
   let dp: Dataplane;
   const pinRoot = `/sys/fs/bpf/ebbflow/test-cni-${randomBytes(3).toString('hex')}`;
   let failHook = false;
+  let hooks: CniDataplaneHooks;
   const added: CniEndpoint[] = [];
   const removed: CniEndpoint[] = [];
 
@@ -34,13 +36,17 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     requirePluginBuilt();
     lab = await createCniLab('plug');
     dp = await loadDataplane({ node: 'cni', pinRoot });
+    hooks = cniDataplaneHooks({ dataplane: dp, hostNetns: lab.nodeNsPath, podCIDR: lab.podCIDR });
     await lab.startServer({
       onEndpointAdded: async (ep) => {
         if (failHook) throw new Error('dataplane says no');
-        await dp.attachEndpoint({ netns: lab.nodeNsPath, ifname: ep.hostIfname });
+        await hooks.onEndpointAdded(ep);
         added.push(ep);
       },
-      onEndpointRemoved: (ep) => { removed.push(ep); },
+      onEndpointRemoved: async (ep) => {
+        await hooks.onEndpointRemoved(ep);
+        removed.push(ep);
+      },
     });
   }, 60_000);
 
@@ -75,6 +81,10 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     expect(epA).toMatchObject({ ifname: 'eth0', netns: nsA, podNamespace: 'default', podName: 'a', hostIfname: hostIfname(idA, 'eth0') });
     expect(`${epA.ip}/32`).toBe(ra.json.ips[0].address);
     expect(await dp.endpointAttached({ netns: lab.nodeNsPath, ifname: epA.hostIfname })).toBe(true);
+    expect(hooks.local()).toEqual([
+      { pod: 'default/a', ip: epA.ip, ifindex: epA.hostIfindex, endpointId: Number(epA.ip.split('.')[3]) },
+      expect.objectContaining({ pod: 'default/b' }),
+    ]);
 
     const ipB = rb.json.ips[0].address.split('/')[0];
     const server = spawnInNetns(`${lab.prefix}-b`, process.execPath, [probeScript('server'), 'b', '8080']);
@@ -131,6 +141,7 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
       expect(del.code, del.stdout).toBe(0);
     }
     expect(removed.some((e) => e.containerId === idB)).toBe(true);
+    expect(hooks.local().map((l) => l.pod)).toEqual(['default/a']);
     const links = await run('ip', ['-n', lab.nodeNs, '-o', 'link']);
     expect(links.stdout).not.toContain(hostIfname(idB, 'eth0'));
     const routes = await run('ip', ['-n', lab.nodeNs, 'route']);
@@ -177,9 +188,13 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
     const down = await add('r1', id1, ns1);
     expect(down.json).toMatchObject({ code: 11 });
     expect(down.ms).toBeLessThan(2000);
-    await lab.startServer({ onEndpointAdded: (ep) => dp.attachEndpoint({ netns: lab.nodeNsPath, ifname: ep.hostIfname }).then(() => undefined) });
-    // The restarted agent can list what it wired before (for the dataplane to re-register).
-    expect((await lab.server!.listEndpoints()).map((e) => e.containerId).sort()).toEqual([id1, id2].sort());
+    // The restarted agent lists what it wired before; fresh hooks re-register it with the dataplane.
+    hooks = cniDataplaneHooks({ dataplane: dp, hostNetns: lab.nodeNsPath, podCIDR: lab.podCIDR });
+    const server = await lab.startServer({ onEndpointAdded: (ep) => hooks.onEndpointAdded(ep), onEndpointRemoved: (ep) => hooks.onEndpointRemoved(ep) });
+    const listed = await server.listEndpoints();
+    expect(listed.map((e) => e.containerId).sort()).toEqual([id1, id2].sort());
+    await hooks.restore(listed);
+    expect(hooks.local().map((l) => [l.pod, l.ip])).toEqual([['default/r1', r1.json.ips[0].address.split('/')[0]], ['default/r2', r2.json.ips[0].address.split('/')[0]]]);
     const again = await add('r1', id1, ns1);
     expect(again.code, again.stdout).toBe(0);
     expect(again.json.ips[0].address).toBe(r1.json.ips[0].address);
@@ -192,6 +207,7 @@ describe.skipIf(!root)('ebbflow-cni with the agent', () => {
       expect((await runCni({ command: 'DEL', containerId: id, netns: ns, ifname: 'eth0', config: lab.conf() })).code).toBe(0);
     }
     expect(lab.server!.ipam.list().filter((a) => [id1, id2, id3].includes(a.containerId))).toEqual([]);
+    expect(hooks.local()).toEqual([]);
   });
 
   it('GC (1.1) removes attachments the runtime no longer lists and orphan veths; STATUS answers', async () => {
