@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The ebbflow command: dispatches to one file per subcommand.
+import { runAgent } from './agent.js';
 import { runDemo } from './demo.js';
 import { runLb } from './lb.js';
 import { runObserve } from './observe.js';
@@ -10,6 +11,7 @@ const HELP = `ebbflow — a small Kubernetes distribution with an eBPF dataplane
 usage: ebbflow <command> [flags]
 
 commands:
+  agent       the node network agent (dataplane, CNI, Services, NetworkPolicy, flows)
   demo lb     Service load balancing across network namespaces, with real traffic
   lb          run the eBPF load balancer from a file (apply | status | down)
   observe     show flows from an agent (ebbflow observe --help)
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'observe':
       return runObserve(rest);
+    case 'agent':
+      return runAgent(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -81,6 +81,7 @@ export class ServiceTable {
   private readonly dirty = new Set<string>();
 
   private readonly frontends = new Map<string, FrontendState>();
+  private readonly byRevNat = new Map<number, FrontendState>();
   private readonly backendIds = new Map<string, number>();
   private readonly backendById = new Map<number, Backend>();
   private readonly backendRefs = new Map<number, number>();
@@ -108,10 +109,12 @@ export class ServiceTable {
         continue;
       }
       t.revNatAlloc.reserve(v.revNatId);
-      t.frontends.set(numericFrontendKey(k.address, k.port, k.proto), {
+      const st: FrontendState = {
         service: '', vip: k.address, port: k.port, proto: k.proto, revNatId: v.revNatId, flags: v.flags,
         affinityTimeout: v.affinityTimeout, slots: new Array(v.count).fill(0), draining: [], maglevSig: '',
-      });
+      };
+      t.frontends.set(numericFrontendKey(k.address, k.port, k.proto), st);
+      t.byRevNat.set(v.revNatId, st);
     }
     for (const [k, v] of slotRows) {
       const f = t.frontends.get(numericFrontendKey(k.address, k.port, k.proto));
@@ -210,6 +213,13 @@ export class ServiceTable {
     return { services: this.services.size, frontends: this.frontends.size, backends: this.backendById.size };
   }
 
+  /** The Service ("ns/name", '' if restored and not yet synced) and active
+   * backend count behind a service id (rev-NAT id), for flow enrichment. */
+  serviceOf(revNatId: number): { service: string; backends: number } | undefined {
+    const f = this.byRevNat.get(revNatId);
+    return f && { service: f.service, backends: f.slots.length };
+  }
+
   /** Backend id for an address, if the table knows it (for flows and tests). */
   backendIdOf(b: BackendAddr): number | undefined {
     return this.backendIds.get(backendKey(b));
@@ -303,10 +313,15 @@ export class ServiceTable {
     // Commit the mirror.
     for (const [key, st] of next) {
       const old = this.frontends.get(key);
-      if (st) this.frontends.set(key, st);
-      else {
+      if (st) {
+        this.frontends.set(key, st);
+        this.byRevNat.set(st.revNatId, st);
+      } else {
         this.frontends.delete(key);
-        if (old) this.revNatAlloc.release(old.revNatId);
+        if (old) {
+          this.byRevNat.delete(old.revNatId);
+          this.revNatAlloc.release(old.revNatId);
+        }
       }
     }
     for (const [id, be] of plan.backends) {

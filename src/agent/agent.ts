@@ -1,0 +1,137 @@
+// The node network agent: loads the node's dataplane, serves the CNI plugin
+// (IPAM, veths, endpoint registration and tc attach), keeps Services and
+// NetworkPolicies from the API server in the BPF maps, and serves flows and
+// metrics. Restart-safe: maps and attachments are pinned, IPAM is
+// persisted, and endpoints found on start are registered again.
+import { join } from 'node:path';
+import type { KubeObject } from '../api/meta.js';
+import { connect } from '../client/client.js';
+import { createInformerFactory } from '../client/factory.js';
+import { resources } from '../client/resources.js';
+import { EndpointTable } from '../dataplane/endpoint-table.js';
+import { IdAllocator } from '../dataplane/id-allocator.js';
+import { ipv4ToNumber } from '../dataplane/ip.js';
+import { loadDataplane, type Dataplane, type MapSizes } from '../dataplane/loader.js';
+import { ServiceTable } from '../dataplane/service-table.js';
+import { forComponent, type Logger } from '../log/logger.js';
+import { installCni } from './cni-install.js';
+import { startCniServer, type CniEndpoint, type CniServerHandle } from './cni-server.js';
+import { podDirectory, serviceDirectory } from './directories.js';
+import { startFlows, type FlowsHandle } from './flows/index.js';
+import { startPolicyWatch, type PolicyWatchHandle } from './policy-watch.js';
+import { PolicySync, type LocalEndpoint } from './policy-sync.js';
+import { startServiceSync, type ServiceSyncHandle } from './service-sync.js';
+
+export interface AgentConfig {
+  node: string;
+  kubeconfig: string;
+  podCIDR: string;
+  /** IPAM and other state; default /var/lib/ebbflow/agent/<node>. */
+  stateDir?: string;
+  pinRoot?: string;
+  /** CNI plugin socket; default /run/ebbflow/<node>/cni.sock. */
+  cniSocket?: string;
+  /** Network namespace path the agent treats as the node's; null = its own. */
+  hostNetns?: string | null;
+  /** cgroup v2 directory holding the pods (socket-level LB attaches there). */
+  podCgroup?: string;
+  /** Where to install the plugin and conflist (both or neither). */
+  cniBinDir?: string;
+  cniConfDir?: string;
+  flowsAddress?: string | null;
+  metricsAddress?: string | null;
+  mapSizes?: MapSizes;
+  logger: Logger;
+}
+
+export interface AgentHandle {
+  readonly dataplane: Dataplane;
+  readonly cni: CniServerHandle;
+  readonly flows: FlowsHandle;
+  /** Resolves when services and policies reflect every change seen so far. */
+  idle(): Promise<void>;
+  localEndpoints(): LocalEndpoint[];
+  /** Stops the agent; the dataplane keeps forwarding with what is in the maps. */
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
+  const log = forComponent(config.logger, 'agent');
+  const stateDir = config.stateDir ?? `/var/lib/ebbflow/agent/${config.node}`;
+  const cniSocket = config.cniSocket ?? `/run/ebbflow/${config.node}/cni.sock`;
+  const hostNetns = config.hostNetns ?? null;
+  const dataplane = await loadDataplane({ node: config.node, pinRoot: config.pinRoot, mapSizes: config.mapSizes });
+  const stops: (() => Promise<void> | void)[] = [() => dataplane.close()];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await Promise.resolve(s()).catch((err: Error) => log.warn({ err: err.message }, 'stop step failed'));
+  };
+  try {
+    if (config.podCgroup) dataplane.attachSocketLb(config.podCgroup);
+    const serviceTable = ServiceTable.restore(dataplane.lb);
+    const endpointTable = EndpointTable.restore({ endpoints: dataplane.endpoints, ipcache: dataplane.ipcache, policy: dataplane.policy });
+    const local = new Map<string, LocalEndpoint>();
+    const ids = new IdAllocator(0xffff);
+    for (const [, info] of dataplane.endpoints.entries()) ids.reserve(info.endpointId);
+    let policies: PolicyWatchHandle | undefined;
+    const register = async (ep: CniEndpoint) => {
+      await dataplane.attachEndpoint({ netns: hostNetns ?? undefined, ifname: ep.hostIfname });
+      const existing = endpointTable.endpoint(ep.ip);
+      local.set(ep.ip, {
+        pod: `${ep.podNamespace ?? 'default'}/${ep.podName ?? ep.containerId.slice(0, 12)}`,
+        ip: ep.ip, ifindex: ep.hostIfindex, endpointId: existing?.endpointId ?? ids.allocate(),
+      });
+      policies?.kick();
+    };
+    const cni = await startCniServer({
+      socketPath: cniSocket, hostNetns, podCIDR: config.podCIDR, stateDir, logger: config.logger,
+      onEndpointAdded: register,
+      async onEndpointRemoved(ep) {
+        const l = local.get(ep.ip);
+        local.delete(ep.ip);
+        await endpointTable.removeEndpoint(ep.ip);
+        if (l) ids.release(l.endpointId);
+        policies?.kick();
+      },
+    });
+    stops.push(() => cni.stop());
+    for (const ep of await cni.listEndpoints()) await register(ep);
+    if (config.cniBinDir && config.cniConfDir) {
+      installCni({ binDir: config.cniBinDir, confDir: config.cniConfDir, agentSocket: cniSocket });
+    }
+
+    const informers = createInformerFactory(connect(config.kubeconfig), { logger: config.logger });
+    stops.push(() => informers.stop());
+    const services: ServiceSyncHandle = await startServiceSync({ informers, table: serviceTable, logger: log });
+    stops.push(() => services.stop());
+    policies = await startPolicyWatch({
+      informers, sync: new PolicySync(endpointTable), localEndpoints: () => [...local.values()], logger: log,
+    });
+    stops.push(() => policies!.stop());
+    const pods = informers.get<KubeObject>(resources.pods);
+    const flows = await startFlows({
+      dataplane,
+      endpoints: podDirectory(pods, (ip) => dataplane.endpoints.get(ipv4ToNumber(ip))?.identity ?? 0),
+      services: serviceDirectory(serviceTable),
+      grpcAddress: config.flowsAddress === undefined ? undefined : config.flowsAddress,
+      metricsAddress: config.metricsAddress === undefined ? undefined : config.metricsAddress,
+      metrics: { conntrackEntries: () => dataplane.conntrack.handle.dump().count },
+      logger: config.logger,
+    });
+    stops.push(() => flows.stop());
+    log.info({ node: config.node, pinDir: dataplane.pinDir, cniSocket, stateDir: join(stateDir) }, 'agent ready');
+    return {
+      dataplane,
+      cni,
+      flows,
+      async idle() {
+        await services.idle();
+        await policies!.idle();
+      },
+      localEndpoints: () => [...local.values()],
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
