@@ -8,7 +8,8 @@ export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
 interface Field {
   name: string;
-  mode: '' | '*' | '%';
+  /** '' single, '*' repeated, '%' map, '^' embedded struct whose fields are inlined in JSON. */
+  mode: '' | '*' | '%' | '^';
   type: string;
 }
 
@@ -22,7 +23,7 @@ function table(name: string): Map<number, Field> {
   t = new Map();
   for (const part of spec.split(' ').filter(Boolean)) {
     const [num, fname, rawType] = part.split(':');
-    const mode = rawType[0] === '*' || rawType[0] === '%' ? (rawType[0] as '*' | '%') : '';
+    const mode = rawType[0] === '*' || rawType[0] === '%' || rawType[0] === '^' ? (rawType[0] as '*' | '%' | '^') : '';
     t.set(Number(num), { name: fname, mode, type: mode ? rawType.slice(1) : rawType });
   }
   cache.set(name, t);
@@ -181,7 +182,9 @@ export function decodeMessage(buf: Buffer, name: string): Record<string, unknown
       continue;
     }
     const v = readValue(r, wire, f.type);
-    if (v === undefined || v === '') delete out[f.name];
+    if (f.mode === '^') {
+      if (v && typeof v === 'object') Object.assign(out, v);
+    } else if (v === undefined || v === '') delete out[f.name];
     else out[f.name] = v;
   }
   return out;

@@ -40,6 +40,13 @@ describe('protobuf decoding', () => {
     const obj = decodeProtobufObject(Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), field(1, msg(str(1, 'apps/v1'), str(2, 'Deployment'))), field(2, d)]));
     expect(obj.spec).toEqual({ replicas: 3, template: { spec: { containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 80 }] }] } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '50%' } } });
   });
+  it('inlines embedded structs the way their JSON does', () => {
+    // networking/v1 IngressRule{host:1, ingressRuleValue:2 (inline){http:1{paths:1[{path:1}]}}}
+    const rule = msg(str(1, 'foo.com'), field(2, msg(field(1, msg(field(1, msg(str(1, '/bar'))))))));
+    const ing = msg(field(1, msg(str(1, 'i'))), field(2, msg(field(3, rule))));
+    const obj = decodeProtobufObject(Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), field(1, msg(str(1, 'networking.k8s.io/v1'), str(2, 'Ingress'))), field(2, ing)]));
+    expect(obj.spec).toEqual({ rules: [{ host: 'foo.com', http: { paths: [{ path: '/bar' }] } }] });
+  });
   it('rejects garbage with a typed 400', () => {
     expect(() => decodeProtobufObject(Buffer.from('nope'))).toThrow(/envelope/);
     expect(() => decodeProtobufObject(Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), Buffer.from([0x0a, 0x50, 0x01])]))).toThrow(/truncated/);
