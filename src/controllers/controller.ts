@@ -19,6 +19,21 @@ export interface ControllerContext {
   logger?: Logger;
   /** Worker count per controller (default 2). */
   workers?: number;
+  settings?: ControllerSettings;
+}
+
+/** Cluster-wide knobs some controllers read; defaults as kube's. */
+export interface ControllerSettings {
+  /** Service ClusterIP range (default 10.96.0.0/12). */
+  serviceCIDR?: string;
+  /** NodePort range (default 30000-32767). */
+  nodePortRange?: [number, number];
+  /** Pod network (default 10.244.0.0/16) and per-node prefix length (default 24). */
+  clusterCIDR?: string;
+  nodeCIDRMaskSize?: number;
+  /** Delay before recreating a failed Job pod: base * 2^failures, capped (defaults 10 s, 6 min). */
+  jobBackoffBaseMs?: number;
+  jobBackoffMaxMs?: number;
 }
 
 export interface Handle {

@@ -11,16 +11,21 @@ import { createInformerFactory } from '../client/factory.js';
 import type { ConnectionConfig } from '../client/kubeconfig.js';
 import { startLeaderElection, type LeaderElector } from '../client/leaderelection.js';
 import { forComponent, type Logger } from '../log/logger.js';
-import type { ControllerContext, Handle } from './controller.js';
+import type { ControllerContext, ControllerSettings, Handle } from './controller.js';
 import * as deployment from './deployment.js';
+import * as endpointslice from './endpointslice.js';
 import * as gc from './gc.js';
+import * as job from './job.js';
+import * as namespace from './namespace.js';
+import * as nodeIpam from './node-ipam.js';
 import * as replicaset from './replicaset.js';
+import * as serviceIp from './service-ip.js';
 import * as schedulerBinding from './scheduler-binding.js';
 import type { SchedulerOptions } from './scheduler-binding.js';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'garbage-collector';
+export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['replicaset', 'deployment', 'garbage-collector'];
+export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'job', 'endpointslice'];
 
 export interface ControllerManagerConfig {
   /** Path of a kubeconfig, or connection settings, or a ready client. */
@@ -36,6 +41,8 @@ export interface ControllerManagerConfig {
   /** Run the scheduler too (default true); options pass to the scheduler core. */
   scheduler?: boolean | SchedulerOptions;
   workers?: number;
+  /** Service/cluster CIDRs, NodePort range, Job back-off. */
+  settings?: ControllerSettings;
   resyncMs?: number;
   clock?: Clock;
   logger?: Logger;
@@ -55,6 +62,11 @@ const STARTERS: Record<ControllerName, Starter> = {
   replicaset: replicaset.start,
   deployment: deployment.start,
   'garbage-collector': gc.start,
+  endpointslice: endpointslice.start,
+  'service-ip': serviceIp.start,
+  namespace: namespace.start,
+  'node-ipam': nodeIpam.start,
+  job: job.start,
 };
 
 /** Starts the manager; controllers run only while this instance holds the lease. */
@@ -71,7 +83,7 @@ export async function startControllerManager(config: ControllerManagerConfig): P
   async function runControllers(signal: AbortSignal): Promise<void> {
     const informers = createInformerFactory(client, { resyncMs: config.resyncMs, clock, logger: log });
     const recorder = createEventRecorder(client, { component: 'ebbflow-controller-manager', host: identity, clock, logger: log });
-    const ctx: ControllerContext = { client, informers, recorder, clock, logger: config.logger, workers: config.workers };
+    const ctx: ControllerContext = { client, informers, recorder, clock, logger: config.logger, workers: config.workers, settings: config.settings };
     const handles: Handle[] = [];
     const stopAll = async () => {
       await Promise.all(handles.map((h) => h.stop()));

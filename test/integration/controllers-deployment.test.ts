@@ -9,28 +9,13 @@ import { connect, type Client } from '../../src/client/client.js';
 import { resources } from '../../src/client/resources.js';
 import { startControllerManager, type ControllerManagerHandle } from '../../src/controllers/manager.js';
 import { startTestServer, type TestServer } from '../helpers/apiserver.js';
-import { startSimKubelet, type SimKubelet } from '../helpers/sim-kubelet.js';
+import { startSimKubelet, waitFor, type SimKubelet } from '../helpers/sim-kubelet.js';
 
 let s: TestServer;
 let client: Client;
 let kubelet: SimKubelet;
 let cm: ControllerManagerHandle;
 const NS = 'default';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function deployment(name: string, replicas: number, image: string, strategy?: Deployment['spec']['strategy']): Deployment {
   return {
