@@ -161,8 +161,10 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
   async function gc(req: CniWireRequest): Promise<void> {
     const valid = (req.validAttachments ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
     const keep = new Set(valid.map((v) => `${v.containerId}/${v.ifname}`));
-    for (const stale of ipam.list().filter((a) => !keep.has(`${a.containerId}/${a.ifname}`))) {
-      await withLock(stale.containerId, () => del({ ...req, containerId: stale.containerId, ifname: stale.ifname }));
+    // A container with a request in flight is not judged by a list the runtime made before it.
+    const stale = ipam.list().filter((a) => !keep.has(`${a.containerId}/${a.ifname}`) && !locks.has(a.containerId));
+    for (const a of stale) {
+      await withLock(a.containerId, () => del({ ...req, containerId: a.containerId, ifname: a.ifname }));
     }
     // Host veths of ours that no allocation accounts for (an ADD cut short by a crash)
     // go too; names of allocations with a request in flight are kept.
