@@ -22,6 +22,8 @@ export interface ResourceInfo {
   schema: Schema;
   /** Create-only review resources computed per request and never stored. */
   virtual: boolean;
+  /** Set when objects are stored in another version of the same group (served through conversion). */
+  storageVersion?: string;
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -38,6 +40,7 @@ interface Def {
   fields?: string[];
   verbs?: string[];
   virtual?: boolean;
+  storage?: string;
 }
 
 const ALL = ['all'];
@@ -65,6 +68,7 @@ const DEFS: Def[] = [
   { g: 'networking.k8s.io', v: 'v1', kind: 'Ingress', plural: 'ingresses', ns: true, short: ['ing'], sub: ['status'] },
   { g: 'coordination.k8s.io', v: 'v1', kind: 'Lease', plural: 'leases', ns: true },
   { g: 'autoscaling', v: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', ns: true, short: ['hpa'], cat: ALL, sub: ['status'] },
+  { g: 'autoscaling', v: 'v1', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', ns: true, short: ['hpa'], cat: ALL, sub: ['status'], storage: 'v2' },
   { g: 'storage.k8s.io', v: 'v1', kind: 'StorageClass', plural: 'storageclasses', ns: false, short: ['sc'] },
   { g: 'rbac.authorization.k8s.io', v: 'v1', kind: 'Role', plural: 'roles', ns: true },
   { g: 'rbac.authorization.k8s.io', v: 'v1', kind: 'RoleBinding', plural: 'rolebindings', ns: true },
@@ -101,11 +105,13 @@ export function createRegistry(): Registry {
     verbs: d.verbs ?? ALL_VERBS,
     subresources: d.sub ?? [],
     fieldSelectors: d.fields ?? [],
-    schema: SCHEMAS[d.kind],
+    schema: SCHEMAS[d.storage ? `${d.kind}.${d.v}` : d.kind],
     virtual: d.virtual ?? false,
+    ...(d.storage ? { storageVersion: d.storage } : {}),
   }));
   const plural = new Map(all.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
-  const kind = new Map(all.map((r) => [`${r.group}/${r.kind}`, r]));
+  // By kind: the stored (preferred) version.
+  const kind = new Map(all.filter((r) => !r.storageVersion).map((r) => [`${r.group}/${r.kind}`, r]));
   return {
     all,
     byPlural: (g, v, p) => plural.get(`${g}/${v}/${p}`),

@@ -143,6 +143,10 @@ export const appsSchemas: Record<string, Schema> = {
     ),
     status: obj({ observedGeneration: int, lastScaleTime: time, currentReplicas: int, desiredReplicas: int, currentMetrics: list(any), conditions }),
   }),
+  'HorizontalPodAutoscaler.v1': topLevel({
+    spec: obj({ scaleTargetRef: obj({ kind: str, name: str, apiVersion: str }, ['kind', 'name']), minReplicas: int, maxReplicas: int, targetCPUUtilizationPercentage: int }, ['scaleTargetRef', 'maxReplicas']),
+    status: obj({ observedGeneration: int, lastScaleTime: time, currentReplicas: int, desiredReplicas: int, currentCPUUtilizationPercentage: int }),
+  }),
   StorageClass: topLevel(
     { provisioner: str, parameters: strMap, reclaimPolicy: str, mountOptions: list(str), allowVolumeExpansion: bool, volumeBindingMode: str, allowedTopologies: any },
     ['provisioner'],

@@ -11,6 +11,7 @@ import { servePodLog, type KubeletClient } from './podlog.js';
 import { decodeObject, parseBody, type FieldValidation } from './decode.js';
 import { ApiError, errors } from './errors.js';
 import { negotiate, readBody, sendFormatted, type OutputFormat } from './http.js';
+import { handleConverted } from './converted.js';
 import { listObjects } from './list.js';
 import { Objects, type DeleteOptions, type PatchType, type WriteOptions } from './objects.js';
 import { parseBool, parseIntParam } from './query.js';
@@ -74,7 +75,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/apply-patch+yaml': 'apply',
 };
 
-function writeOptions(q: URLSearchParams, req: IncomingMessage, subresource?: string): WriteOptions {
+export function writeOptions(q: URLSearchParams, req: IncomingMessage, subresource?: string): WriteOptions {
   const dry = q.getAll('dryRun');
   if (dry.some((d) => d !== 'All')) throw errors.badRequest(`dryRun: Unsupported value: "${dry.find((d) => d !== 'All')}": supported values: "All"`);
   const fv = q.get('fieldValidation') ?? 'Warn';
@@ -125,6 +126,7 @@ export async function handleResource(ctx: RestContext, rr: ResourceRequest, req:
   if (!info) throw errors.noRoute();
   if (!info.namespaced && rr.namespace) throw errors.noRoute();
   if (rr.subresource && !info.subresources.includes(rr.subresource as never)) throw errors.noRoute();
+  if (info.storageVersion) return handleConverted(ctx, info, rr, req, res, q);
   if (info.virtual) {
     if (method !== 'POST' || rr.name) throw errors.methodNotAllowed(method);
     const ct = req.headers['content-type'] ?? 'application/json';
@@ -300,12 +302,12 @@ export function requestAttributes(rr: ResourceRequest, method: string, q: URLSea
   return { isResource: true, verb, apiGroup: rr.group, resource: rr.plural, subresource: rr.subresource, namespace, name: rr.name };
 }
 
-function requireBodyType(ct: string): void {
+export function requireBodyType(ct: string): void {
   const t = ct.split(';')[0].trim().toLowerCase();
   if (!['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', ''].includes(t)) throw errors.unsupportedMedia(ct);
 }
 
-function patchType(ct: string): PatchType {
+export function patchType(ct: string): PatchType {
   const t = PATCH_TYPES[ct.split(';')[0].trim().toLowerCase()];
   if (!t) throw errors.unsupportedMedia(ct);
   return t;
