@@ -144,6 +144,7 @@ export const podSpec = obj(
     hostUsers: bool,
     schedulingGates: keyed(obj({ name: str }), 'name'),
     resourceClaims: keyed(open({ name: str }), 'name'),
+    resources: any,
   },
   ['containers'],
 );
@@ -232,7 +233,7 @@ export const coreSchemas: Record<string, Schema> = {
       conditions,
       addresses: keyed(obj({ type: str, address: str }), 'type'),
       daemonEndpoints: any,
-      nodeInfo: mapOf(str),
+      nodeInfo: open({ machineID: str, systemUUID: str, bootID: str, kernelVersion: str, osImage: str, containerRuntimeVersion: str, kubeletVersion: str, kubeProxyVersion: str, operatingSystem: str, architecture: str }),
       images: any,
       volumesInUse: list(str),
       volumesAttached: any,
