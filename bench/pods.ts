@@ -3,7 +3,8 @@
 // netlink) against Debian's reference ptp + host-local plugins, measured in
 // the same run, both exec'd the same way (`ip netns exec <node ns> <plugin>`
 // with the CNI env and config on stdin) into pod namespaces created for the
-// run. Rounds alternate the two so machine noise hits both alike.
+// run. Rounds alternate the two so machine noise hits both alike. The agent's
+// own share (requests sent in-process, no plugin exec) is printed too.
 // `--quick` uses fewer pods and finishes well under a minute.
 // Last line: RESULT {json}.
 import { spawn } from 'node:child_process';
@@ -11,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { callAgent } from '../cni/agent-client.js';
 import { startCniServer } from '../src/agent/cni-server.js';
 import { packageRoot } from '../src/dataplane/paths.js';
 import { cleanupStale, createNetns, deleteNetns, netnsPath, sysctl } from '../src/netns/index.js';
@@ -110,6 +112,18 @@ async function main(): Promise<void> {
         for (let i = 0; i < ROUND; i++) await runOne(k, pods[offset + r * ROUND + i]!);
       }
     }
+    // The agent's share: the same requests sent from this process, no plugin exec.
+    const agentOnly: Sample = { add: [], del: [] };
+    for (let i = 0; i < PODS; i++) {
+      const req = { command: 'ADD' as const, containerId: randomBytes(32).toString('hex'), netns: netnsPath(pods[i]!), ifname: 'eth0', args: {}, network: 'ebbflow' };
+      let t0 = performance.now();
+      const add = await callAgent(socketPath, req, 10_000);
+      agentOnly.add.push(performance.now() - t0);
+      if (add.error) throw new Error(`agent ADD failed: ${add.error.msg}`);
+      t0 = performance.now();
+      await callAgent(socketPath, { ...req, command: 'DEL' }, 10_000);
+      agentOnly.del.push(performance.now() - t0);
+    }
     const spawnFloor: number[] = [];
     for (let i = 0; i < (quick ? 10 : 30); i++) {
       spawnFloor.push((await exec(['ip', 'netns', 'exec', nodeOurs, process.execPath, '-e', '0'], { PATH: process.env.PATH ?? '/usr/bin:/bin' }, '')).ms);
@@ -131,11 +145,15 @@ async function main(): Promise<void> {
     for (const r of rows) {
       console.log(`${r.op.padEnd(4)} ${r.ebbflow.p50.toFixed(1).padStart(12)} ${r.ebbflow.p99.toFixed(1).padStart(8)} ${r.baseline.p50.toFixed(1).padStart(12)} ${r.baseline.p99.toFixed(1).padStart(8)} ${(r.ebbflow.p50 / r.baseline.p50).toFixed(2).padStart(10)} ${(r.ebbflow.p99 / r.baseline.p99).toFixed(2).padStart(10)}`);
     }
+    for (const op of ['add', 'del'] as const) {
+      console.log(`${op.toUpperCase().padEnd(4)} ${pct(agentOnly[op], 0.5).toFixed(1).padStart(12)} ${pct(agentOnly[op], 0.99).toFixed(1).padStart(8)} ${'-'.padStart(12)} ${'-'.padStart(8)}   (agent only: request from this process, no plugin exec)`);
+    }
     console.log('(ms; ratio = ebbflow / ptp+host-local, below 1 is faster)');
     const round2 = (x: number) => +x.toFixed(2);
     console.log(`RESULT ${JSON.stringify({
       bench: 'pods', mode: quick ? 'quick' : 'full', machine, pods: PODS,
       floorMs: round2(pct(spawnFloor, 0.5)),
+      agentOnly: { add: { p50: round2(pct(agentOnly.add, 0.5)), p99: round2(pct(agentOnly.add, 0.99)) }, del: { p50: round2(pct(agentOnly.del, 0.5)), p99: round2(pct(agentOnly.del, 0.99)) } },
       rows: rows.map((r) => ({
         op: r.op,
         ebbflow: { p50: round2(r.ebbflow.p50), p99: round2(r.ebbflow.p99) },
