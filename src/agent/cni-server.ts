@@ -1,16 +1,16 @@
-// The agent side of ebbflow-cni: a unix-socket HTTP endpoint taking one
-// JSON request per CNI call and doing the work the plugin must not: IPAM
+// The agent side of ebbflow-cni: a unix socket taking one JSON request per
+// connection (see cni-wire.ts) per CNI call and doing the work the plugin must not: IPAM
 // from the node's podCIDR, the veth pair and routes over netlink, and the
 // endpoint hooks the dataplane attaches through. Work for one container is
 // serialized; different containers proceed concurrently.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { NetlinkHandle, POD_GATEWAY } from './cni-netlink.js';
 import { checkPod, hostIfname, isHostIfname, unwirePod, wirePod } from './cni-pod-network.js';
 import { CniCode, CniError, type CniResult } from './cni-spec.js';
-import { CNI_WIRE_PATH, type CniWireRequest, type CniWireResponse } from './cni-wire.js';
+import { MAX_REQUEST_BYTES, type CniWireRequest, type CniWireResponse } from './cni-wire.js';
 import { Ipam, IpamExhaustedError, type Allocation } from './ipam.js';
 
 /** What the hooks learn about an endpoint. */
@@ -49,8 +49,6 @@ export interface CniServerHandle {
   listEndpoints(): Promise<CniEndpoint[]>;
   stop(): Promise<void>;
 }
-
-const MAX_BODY = 1 << 20;
 
 /** Starts the CNI endpoint; resolves once it accepts connections. */
 export async function startCniServer(config: CniServerConfig): Promise<CniServerHandle> {
@@ -197,31 +195,33 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
     }
   }
 
-  const server = createServer((httpReq: IncomingMessage, res: ServerResponse) => {
-    const reply = (status: number, body: CniWireResponse) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    const reply = (body: CniWireResponse) => {
+      if (!sock.destroyed) sock.end(JSON.stringify(body));
     };
-    if (httpReq.method !== 'POST' || httpReq.url !== CNI_WIRE_PATH) return reply(404, { error: { code: CniCode.INTERNAL, msg: 'no such endpoint' } });
     const chunks: Buffer[] = [];
     let size = 0;
-    httpReq.on('data', (c: Buffer) => {
+    sock.on('data', (c: Buffer) => {
       size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
+      if (size <= MAX_REQUEST_BYTES) chunks.push(c);
     });
-    httpReq.on('end', () => {
-      if (stopping) return reply(503, { error: { code: CniCode.TRY_AGAIN_LATER, msg: 'agent is stopping' } });
+    sock.on('end', () => {
+      if (stopping) return reply({ error: { code: CniCode.TRY_AGAIN_LATER, msg: 'agent is stopping' } });
       let req: CniWireRequest;
       try {
-        if (size > MAX_BODY) throw new Error('request too large');
+        if (size > MAX_REQUEST_BYTES) throw new Error(`request larger than ${MAX_REQUEST_BYTES} bytes`);
         req = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CniWireRequest;
       } catch (err) {
-        return reply(400, { error: { code: CniCode.DECODE_FAILURE, msg: 'bad request', details: (err as Error).message } });
+        return reply({ error: { code: CniCode.DECODE_FAILURE, msg: 'bad request', details: (err as Error).message } });
       }
-      dispatch(req).then((body) => reply(200, body), (err: unknown) => {
+      dispatch(req).then(reply, (err: unknown) => {
         const e = err instanceof CniError ? err : new CniError(CniCode.INTERNAL, 'agent failure', (err as Error).message);
         if (!(err instanceof CniError)) log?.error({ err, command: req.command, containerId: req.containerId }, 'cni request failed');
-        reply(200, { error: { code: e.code, msg: e.msg, ...(e.details ? { details: e.details } : {}) } });
+        reply({ error: { code: e.code, msg: e.msg, ...(e.details ? { details: e.details } : {}) } });
       });
     });
   });
@@ -246,11 +246,10 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
     async stop() {
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       // Requests already running finish their netlink work and get their reply first.
       await Promise.all([...locks.values()]);
       await new Promise((r) => setImmediate(r));
-      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
       await closed;
       host.close();
       rmSync(config.socketPath, { force: true });
