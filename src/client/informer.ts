@@ -148,6 +148,7 @@ export function makeInformer<T extends KubeObject>(client: Client, rt: ResourceT
           needList = false;
           backoff.reset();
         }
+        if (abort.signal.aborted) break;
         await watchOnce();
       } catch (err) {
         if (abort.signal.aborted) break;
