@@ -4,8 +4,9 @@
 // for nodes, and an unschedulable pod's PodScheduled condition.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointSlice } from '../../src/api/apps.js';
-import type { Endpoints, Node, Pod, Service } from '../../src/api/core.js';
+import type { Endpoints, Event, Node, Pod, Service } from '../../src/api/core.js';
 import { connect, type Client } from '../../src/client/client.js';
+import { createEventRecorder } from '../../src/client/events.js';
 import { resources } from '../../src/client/resources.js';
 import { startControllerManager, type ControllerManagerHandle } from '../../src/controllers/manager.js';
 import { startTestServer, type TestServer } from '../helpers/apiserver.js';
@@ -157,5 +158,21 @@ describe('node IPAM and scheduling', () => {
     const cond = await waitFor('unschedulable', async () => (await client.get<Pod>(resources.pods, NS, 'huge')).status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'));
     expect(cond.reason).toBe('Unschedulable');
     expect(cond.message).toMatch(/0\/2 nodes are available: 2 Insufficient cpu/);
+  });
+});
+
+describe('event recorder', () => {
+  it('writes core/v1 Events and aggregates repeats into a count', async () => {
+    const cm = await client.create(resources.configmaps, NS, { metadata: { name: 'evented', namespace: NS } });
+    const rec = createEventRecorder(client, { component: 'test-controller', host: 'h1' });
+    for (let i = 0; i < 3; i++) rec.event(cm, 'Warning', 'Broken', 'it broke');
+    rec.event(cm, 'Normal', 'Fixed', 'it works');
+    await rec.flush();
+    const evs = (await client.list<Event>(resources.events, NS, { fieldSelector: 'involvedObject.name=evented' })).items;
+    expect(evs).toHaveLength(2);
+    const broken = evs.find((e) => e.reason === 'Broken')!;
+    expect(broken).toMatchObject({ type: 'Warning', message: 'it broke', count: 3, source: { component: 'test-controller', host: 'h1' }, involvedObject: { kind: 'ConfigMap', name: 'evented', namespace: NS, uid: cm.metadata.uid } });
+    expect(Date.parse(broken.lastTimestamp!)).toBeGreaterThanOrEqual(Date.parse(broken.firstTimestamp!));
+    expect(evs.find((e) => e.reason === 'Fixed')?.count).toBe(1);
   });
 });
