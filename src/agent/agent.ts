@@ -9,13 +9,13 @@ import { connect } from '../client/client.js';
 import { createInformerFactory } from '../client/factory.js';
 import { resources } from '../client/resources.js';
 import { EndpointTable } from '../dataplane/endpoint-table.js';
-import { IdAllocator } from '../dataplane/id-allocator.js';
 import { ipv4ToNumber } from '../dataplane/ip.js';
 import { loadDataplane, type Dataplane, type MapSizes } from '../dataplane/loader.js';
 import { ServiceTable } from '../dataplane/service-table.js';
 import { forComponent, type Logger } from '../log/logger.js';
 import { installCni } from './cni-install.js';
-import { startCniServer, type CniEndpoint, type CniServerHandle } from './cni-server.js';
+import { cniDataplaneHooks } from './cni-endpoints.js';
+import { startCniServer, type CniServerHandle } from './cni-server.js';
 import { podDirectory, serviceDirectory } from './directories.js';
 import { startFlows, type FlowsHandle } from './flows/index.js';
 import { startPolicyWatch, type PolicyWatchHandle } from './policy-watch.js';
@@ -69,32 +69,18 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     if (config.podCgroup) dataplane.attachSocketLb(config.podCgroup);
     const serviceTable = ServiceTable.restore(dataplane.lb);
     const endpointTable = EndpointTable.restore({ endpoints: dataplane.endpoints, ipcache: dataplane.ipcache, policy: dataplane.policy });
-    const local = new Map<string, LocalEndpoint>();
-    const ids = new IdAllocator(0xffff);
-    for (const [, info] of dataplane.endpoints.entries()) ids.reserve(info.endpointId);
     let policies: PolicyWatchHandle | undefined;
-    const register = async (ep: CniEndpoint) => {
-      await dataplane.attachEndpoint({ netns: hostNetns ?? undefined, ifname: ep.hostIfname });
-      const existing = endpointTable.endpoint(ep.ip);
-      local.set(ep.ip, {
-        pod: `${ep.podNamespace ?? 'default'}/${ep.podName ?? ep.containerId.slice(0, 12)}`,
-        ip: ep.ip, ifindex: ep.hostIfindex, endpointId: existing?.endpointId ?? ids.allocate(),
-      });
-      policies?.kick();
-    };
+    // Endpoint ids are the pod IP's offset in the podCIDR: stable across restarts.
+    const endpoints = cniDataplaneHooks({
+      dataplane, hostNetns, podCIDR: config.podCIDR, onChange: () => policies?.kick(),
+    });
     const cni = await startCniServer({
       socketPath: cniSocket, hostNetns, podCIDR: config.podCIDR, stateDir, logger: config.logger,
-      onEndpointAdded: register,
-      async onEndpointRemoved(ep) {
-        const l = local.get(ep.ip);
-        local.delete(ep.ip);
-        await endpointTable.removeEndpoint(ep.ip);
-        if (l) ids.release(l.endpointId);
-        policies?.kick();
-      },
+      onEndpointAdded: (ep) => endpoints.onEndpointAdded(ep),
+      onEndpointRemoved: (ep) => endpoints.onEndpointRemoved(ep),
     });
     stops.push(() => cni.stop());
-    for (const ep of await cni.listEndpoints()) await register(ep);
+    await endpoints.restore(await cni.listEndpoints());
     if (config.cniBinDir && config.cniConfDir) {
       installCni({ binDir: config.cniBinDir, confDir: config.cniConfDir, agentSocket: cniSocket });
     }
@@ -104,7 +90,7 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     const services: ServiceSyncHandle = await startServiceSync({ informers, table: serviceTable, logger: log });
     stops.push(() => services.stop());
     policies = await startPolicyWatch({
-      informers, sync: new PolicySync(endpointTable), localEndpoints: () => [...local.values()], logger: log,
+      informers, sync: new PolicySync(endpointTable), localEndpoints: () => endpoints.local(), logger: log,
     });
     stops.push(() => policies!.stop());
     const pods = informers.get<KubeObject>(resources.pods);
@@ -127,7 +113,7 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
         await services.idle();
         await policies!.idle();
       },
-      localEndpoints: () => [...local.values()],
+      localEndpoints: () => endpoints.local(),
       stop: stopAll,
     };
   } catch (err) {

@@ -4,10 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { start, type ApiServerConfig } from '../apiserver/server.js';
+import { startControllerManager } from '../controllers/manager.js';
 import { createLogger } from '../log/logger.js';
 import { parseDatastore } from '../store/index.js';
 
-export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--advertise-address IP] [--service-cidr CIDR] [--log-level LEVEL]`;
+export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--advertise-address IP] [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-controllers] [--log-level LEVEL]`;
 
 /** Parses a kube-apiserver style token file: token,user,uid[,"group1,group2"] per line. */
 export function parseTokenFile(text: string): Record<string, { user: string; groups: string[] }> {
@@ -23,7 +24,7 @@ export function parseTokenFile(text: string): Record<string, { user: string; gro
 }
 
 /** Parses server flags into a typed config (throws Error with a usage message on bad input). */
-export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: string } {
+export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: string; clusterCIDR: string; controllers: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -35,6 +36,8 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
       'token-auth-file': { type: 'string' },
       'advertise-address': { type: 'string' },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
+      'cluster-cidr': { type: 'string', default: '10.244.0.0/16' },
+      'disable-controllers': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -49,20 +52,30 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
   const tokens = tokenFile ? parseTokenFile(readFileSync(tokenFile, 'utf8')) : undefined;
   const serviceCIDR = values['service-cidr'] as string;
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(serviceCIDR)) throw new Error(`--service-cidr ${serviceCIDR}: expected an IPv4 CIDR\n${SERVER_USAGE}`);
-  return { dataDir, bind: values.bind as string, port, datastore, logLevel, tokens, serviceCIDR, advertiseAddress: values['advertise-address'] as string | undefined };
+  const clusterCIDR = values['cluster-cidr'] as string;
+  if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(clusterCIDR)) throw new Error(`--cluster-cidr ${clusterCIDR}: expected an IPv4 CIDR\n${SERVER_USAGE}`);
+  return {
+    dataDir, bind: values.bind as string, port, datastore, logLevel, tokens, serviceCIDR, clusterCIDR,
+    controllers: values['disable-controllers'] !== true, advertiseAddress: values['advertise-address'] as string | undefined,
+  };
 }
 
 /** Runs the API server from CLI flags; resolves after a clean stop on SIGTERM/SIGINT. */
 export async function runServer(argv: string[]): Promise<void> {
-  const { logLevel, ...config } = parseServerFlags(argv);
+  const { logLevel, clusterCIDR, controllers, ...config } = parseServerFlags(argv);
   const logger = createLogger({ level: logLevel as 'warn' });
   const handle = await start({ ...config, logger });
+  // Controllers and the scheduler run in the same process, behind leader
+  // election so several servers on one etcd keep a single active set.
+  const manager = controllers
+    ? await startControllerManager({ kubeconfig: handle.kubeconfigPath, logger, settings: { serviceCIDR: config.serviceCIDR, clusterCIDR } })
+    : undefined;
   process.stdout.write(`ebbflow server listening on ${handle.url}\nkubeconfig: ${handle.kubeconfigPath}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      handle.stop().then(resolve, (err: unknown) => {
+      Promise.resolve(manager?.stop()).then(() => handle.stop()).then(resolve, (err: unknown) => {
         logger.error({ err }, 'stop failed');
         resolve();
       });
