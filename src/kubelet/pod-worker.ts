@@ -1,0 +1,309 @@
+// One pod's sync loop against the runtime: sandbox, images (pull if
+// missing, back-off on failure), containers (create/start, restart by
+// policy with exponential back-off), observation for the status, and the
+// graceful teardown when the pod is deleted. Level-triggered: each sync
+// reads the runtime and converges; calls for one pod never overlap.
+import { mkdirSync } from 'node:fs';
+import type { Container, Pod } from '../api/core.js';
+import type { Logger } from '../log/logger.js';
+import type { CriClient } from './cri/client.js';
+import { CriError, isCriNotFound } from './cri/errors.js';
+import type { ContainerStatus as CriContainerStatus, PodSandboxConfig } from './cri/types.js';
+import { containerConfig, containerEnv, EnvError, LABEL_CONTAINER_NAME, LABEL_POD_UID, podLogDirectory, sandboxConfig, type EnvContext } from './pod-spec.js';
+import type { ObservedContainer, ObservedPod, ObservedState } from './pod-status.js';
+import type { ProbeRunner } from './probes.js';
+
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface WorkerDeps {
+  cri: CriClient;
+  node: string;
+  nodeIP: string;
+  cgroupParent: string;
+  logRoot: string;
+  restartBackoff: BackoffPolicy;
+  imageBackoff: BackoffPolicy;
+  pullTimeoutMs: number;
+  /** Fetches configMapKeyRef/secretKeyRef values for env. */
+  resolveRef(namespace: string, kind: 'configmap' | 'secret', name: string, key: string): Promise<string | undefined>;
+  probes: ProbeRunner;
+  logger: Logger;
+  clock?: () => number;
+}
+
+interface ContainerRecord {
+  id?: string;
+  restartCount: number;
+  attempt: number;
+  imageRef: string;
+  last?: ObservedState;
+  waiting?: { reason: string; message?: string };
+  restartAt: number;
+  pullAt: number;
+  pullDelay: number;
+  started: boolean;
+  final?: ObservedState;
+}
+
+const iso = (ns: number) => new Date(Math.floor(ns / 1e6)).toISOString().replace(/\.\d+Z$/, 'Z');
+const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** Delay before restart n (0-based count of restarts so far): none for the first, then initial * 2^(n-1), capped. */
+export function restartDelay(p: BackoffPolicy, restarts: number): number {
+  return restarts === 0 ? 0 : Math.min(p.maxMs, p.initialMs * 2 ** (restarts - 1));
+}
+
+export class PodWorker {
+  private sandboxId?: string;
+  private sandboxAttempt = 0;
+  private sandboxCfg?: PodSandboxConfig;
+  private sandboxError?: string;
+  private sandboxRetryAt = 0;
+  private podIP?: string;
+  private startTime = nowIso();
+  private readonly records = new Map<string, ContainerRecord>();
+  private adopted = false;
+  terminated = false;
+
+  constructor(readonly uid: string, private readonly d: WorkerDeps) {}
+
+  private now(): number {
+    return this.d.clock?.() ?? Date.now();
+  }
+
+  private rec(name: string): ContainerRecord {
+    let r = this.records.get(name);
+    if (!r) {
+      r = { restartCount: 0, attempt: 0, imageRef: '', restartAt: 0, pullAt: 0, pullDelay: 0, started: false };
+      this.records.set(name, r);
+    }
+    return r;
+  }
+
+  /** Finds a sandbox and containers a previous kubelet run made for this pod (uid label). */
+  private async adopt(pod: Pod): Promise<void> {
+    this.adopted = true;
+    const boxes = (await this.d.cri.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid }, state: { state: 'SANDBOX_READY' } })).sort((a, b) => b.createdAt - a.createdAt);
+    const box = boxes[0];
+    if (!box) return;
+    this.sandboxId = box.id;
+    this.sandboxAttempt = box.metadata?.attempt ?? 0;
+    this.sandboxCfg = sandboxConfig(pod, { cgroupParent: this.d.cgroupParent, logRoot: this.d.logRoot, node: this.d.node, attempt: this.sandboxAttempt });
+    this.podIP = (await this.d.cri.podSandboxStatus(box.id)).network?.ip || undefined;
+    for (const c of await this.d.cri.listContainers({ podSandboxId: box.id })) {
+      const name = c.labels[LABEL_CONTAINER_NAME];
+      if (!name) continue;
+      const r = this.rec(name);
+      const attempt = c.metadata?.attempt ?? 0;
+      if (r.id && attempt < r.attempt) continue;
+      Object.assign(r, { id: c.id, attempt, restartCount: attempt, imageRef: c.imageRef, started: true });
+    }
+  }
+
+  /** Brings the runtime to what the pod asks for; returns what was observed. */
+  async sync(pod: Pod): Promise<ObservedPod> {
+    if (!this.adopted) await this.adopt(pod).catch((err: Error) => this.d.logger.warn({ pod: this.uid, err: err.message }, 'adopt failed'));
+    if (!this.terminated) await this.ensureSandbox(pod);
+    const containers: ObservedContainer[] = [];
+    for (const c of pod.spec.containers) containers.push(await this.syncContainer(pod, c));
+    const observed: ObservedPod = {
+      hostIP: this.d.nodeIP, podIP: this.podIP, startTime: pod.status?.startTime ?? this.startTime,
+      sandboxReady: this.sandboxId !== undefined && !this.sandboxError, containers,
+      ...(this.sandboxError ? { reason: 'FailedCreatePodSandBox', message: this.sandboxError } : {}),
+    };
+    if (!this.terminated && containers.length > 0 && containers.every((c) => c.final)) {
+      // Finished for good: release the pod's IP now, keep the containers (and logs) until deletion.
+      this.terminated = true;
+      if (this.sandboxId) await this.d.cri.stopPodSandbox(this.sandboxId).catch((err: Error) => this.d.logger.warn({ err: err.message }, 'stop sandbox of finished pod'));
+    }
+    return observed;
+  }
+
+  private async ensureSandbox(pod: Pod): Promise<void> {
+    if (this.sandboxId) {
+      let ready = false;
+      try {
+        ready = (await this.d.cri.podSandboxStatus(this.sandboxId)).state === 'SANDBOX_READY';
+      } catch (err) {
+        if (!isCriNotFound(err)) throw err;
+      }
+      if (ready) return;
+      // The sandbox died (pause killed, node netns trouble): start over with a new one, keeping restart counts.
+      this.d.logger.warn({ pod: pod.metadata.name, sandbox: this.sandboxId }, 'sandbox not ready, recreating');
+      await this.removeSandbox(2);
+      this.sandboxAttempt++;
+    }
+    if (this.now() < this.sandboxRetryAt) return;
+    const cfg = sandboxConfig(pod, { cgroupParent: this.d.cgroupParent, logRoot: this.d.logRoot, node: this.d.node, attempt: this.sandboxAttempt });
+    mkdirSync(podLogDirectory(this.d.logRoot, pod), { recursive: true });
+    try {
+      this.sandboxId = await this.d.cri.runPodSandbox(cfg);
+      this.sandboxCfg = cfg;
+      this.sandboxError = undefined;
+      this.podIP = (await this.d.cri.podSandboxStatus(this.sandboxId)).network?.ip || undefined;
+    } catch (err) {
+      this.sandboxError = err instanceof CriError ? err.details : String(err);
+      this.sandboxRetryAt = this.now() + restartDelay(this.d.restartBackoff, Math.max(1, this.sandboxAttempt++));
+      this.d.logger.warn({ pod: pod.metadata.name, err: this.sandboxError }, 'RunPodSandbox failed');
+    }
+  }
+
+  private observedFrom(c: Container, r: ContainerRecord, state: ObservedState, ready: boolean, final: boolean): ObservedContainer {
+    return {
+      name: c.name, image: c.image ?? '', imageID: r.imageRef, ...(r.id ? { containerID: `containerd://${r.id}` } : {}),
+      state, ...(r.last ? { lastState: r.last } : {}), restartCount: r.restartCount, ready, started: 'running' in state, final,
+    };
+  }
+
+  private async syncContainer(pod: Pod, c: Container): Promise<ObservedContainer> {
+    const r = this.rec(c.name);
+    if (r.final) return this.observedFrom(c, r, r.final, false, true);
+    let st: CriContainerStatus | undefined;
+    if (r.id) {
+      try {
+        st = await this.d.cri.containerStatus(r.id);
+      } catch (err) {
+        if (!isCriNotFound(err)) throw err;
+        r.id = undefined;
+      }
+    }
+    if (st?.state === 'CONTAINER_RUNNING') {
+      r.started = true;
+      r.waiting = undefined;
+      const ready = await this.d.probes.ready(pod, c, r.id!, st.startedAt / 1e6, this.podIP);
+      if (!(await this.d.probes.alive(pod, c, r.id!, st.startedAt / 1e6, this.podIP))) {
+        this.d.logger.info({ pod: pod.metadata.name, container: c.name }, 'liveness probe failed, restarting');
+        await this.d.cri.stopContainer(r.id!, pod.spec.terminationGracePeriodSeconds ?? 30).catch(() => undefined);
+      }
+      return this.observedFrom(c, r, { running: { startedAt: iso(st.startedAt) } }, ready, false);
+    }
+    if (st && (st.state === 'CONTAINER_EXITED' || st.state === 'CONTAINER_UNKNOWN')) {
+      const terminated: ObservedState = { terminated: {
+        exitCode: st.exitCode, reason: st.reason || (st.exitCode === 0 ? 'Completed' : 'Error'), ...(st.message ? { message: st.message } : {}),
+        startedAt: st.startedAt ? iso(st.startedAt) : undefined, finishedAt: iso(st.finishedAt || Date.now() * 1e6), containerID: `containerd://${st.id}`,
+      } };
+      const policy = pod.spec.restartPolicy ?? 'Always';
+      const restart = !this.terminated && (policy === 'Always' || (policy === 'OnFailure' && st.exitCode !== 0));
+      if (!restart) {
+        r.final = terminated;
+        return this.observedFrom(c, r, terminated, false, true);
+      }
+      if (r.restartAt === 0) r.restartAt = Math.floor(st.finishedAt / 1e6) + restartDelay(this.d.restartBackoff, r.restartCount);
+      if (this.now() < r.restartAt) {
+        const secs = Math.round(restartDelay(this.d.restartBackoff, r.restartCount) / 1000);
+        r.last = terminated;
+        return this.observedFrom(c, r, { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${secs}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace ?? 'default'}(${this.uid})` } }, false, false);
+      }
+      // Restart: the old instance goes (its state lives on as lastState), a new attempt is created.
+      r.last = terminated;
+      await this.d.cri.removeContainer(r.id!).catch((err: Error) => this.d.logger.warn({ err: err.message }, 'remove exited container'));
+      r.id = undefined;
+      r.restartCount++;
+      r.attempt++;
+      r.restartAt = 0;
+    }
+    if (this.terminated || !this.sandboxId || !this.sandboxCfg) {
+      return this.observedFrom(c, r, { waiting: { reason: 'ContainerCreating' } }, false, false);
+    }
+    await this.startContainer(pod, c, r);
+    return this.observedFrom(c, r, r.id && !r.waiting ? { running: { startedAt: nowIso() } } : { waiting: r.waiting ?? { reason: 'ContainerCreating' } }, false, false);
+  }
+
+  /** Pull-if-missing with back-off; returns the image ref or undefined (r.waiting says why). */
+  private async ensureImage(c: Container, r: ContainerRecord): Promise<string | undefined> {
+    const image = c.image ?? '';
+    const present = await this.d.cri.imageStatus(image);
+    if (present) return present.id;
+    if (c.imagePullPolicy === 'Never') {
+      r.waiting = { reason: 'ErrImageNeverPull', message: `Container image "${image}" is not present with pull policy of Never` };
+      return undefined;
+    }
+    if (this.now() < r.pullAt) {
+      r.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ${r.waiting?.message?.replace(/^Back-off pulling image "[^"]*": /, '') ?? ''}` };
+      return undefined;
+    }
+    try {
+      return await this.d.cri.pullImage(image, this.sandboxCfg, this.d.pullTimeoutMs);
+    } catch (err) {
+      r.pullDelay = r.pullDelay ? Math.min(this.d.imageBackoff.maxMs, r.pullDelay * 2) : this.d.imageBackoff.initialMs;
+      r.pullAt = this.now() + r.pullDelay;
+      r.waiting = { reason: 'ErrImagePull', message: `failed to pull image "${image}": ${err instanceof CriError ? err.details : String(err)}` };
+      return undefined;
+    }
+  }
+
+  private async startContainer(pod: Pod, c: Container, r: ContainerRecord): Promise<void> {
+    const imageRef = await this.ensureImage(c, r);
+    if (!imageRef) return;
+    r.imageRef = imageRef;
+    let env: { key: string; value: string }[];
+    try {
+      const refs: EnvContext['refs'] = new Map();
+      for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.configMapKeyRef ? { kind: 'configmap' as const, ...e.valueFrom.configMapKeyRef } : e.valueFrom?.secretKeyRef ? { kind: 'secret' as const, ...e.valueFrom.secretKeyRef } : undefined;
+        if (ref) refs.set(`${ref.kind}/${ref.name}/${ref.key}`, await this.d.resolveRef(pod.metadata.namespace ?? 'default', ref.kind, ref.name, ref.key));
+      }
+      env = containerEnv(c, { pod, podIP: this.podIP ?? '', hostIP: this.d.nodeIP, refs });
+    } catch (err) {
+      r.waiting = { reason: 'CreateContainerConfigError', message: err instanceof EnvError ? err.message : String(err) };
+      return;
+    }
+    let id: string;
+    try {
+      id = await this.d.cri.createContainer(this.sandboxId!, containerConfig(pod, c, { attempt: r.attempt, image: c.image ?? '', env, node: this.d.node }), this.sandboxCfg!);
+    } catch (err) {
+      r.waiting = { reason: 'CreateContainerError', message: err instanceof CriError ? err.details : String(err) };
+      return;
+    }
+    r.id = id;
+    try {
+      await this.d.cri.startContainer(id);
+      r.waiting = undefined;
+      r.started = true;
+    } catch (err) {
+      // A failed start leaves an exited container: the next sync sees it and applies the restart policy.
+      r.waiting = { reason: 'RunContainerError', message: err instanceof CriError ? err.details : String(err) };
+    }
+  }
+
+  private async removeSandbox(graceSeconds: number): Promise<void> {
+    const ids = [...this.records.values()].map((r) => r.id).filter((x): x is string => !!x);
+    await Promise.all(ids.map((id) => this.d.cri.stopContainer(id, graceSeconds).catch((err: Error) => {
+      if (!isCriNotFound(err)) this.d.logger.warn({ err: err.message }, 'stop container');
+    })));
+    for (const id of ids) await this.d.cri.removeContainer(id).catch(() => undefined);
+    for (const r of this.records.values()) r.id = undefined;
+    if (this.sandboxId) {
+      await this.d.cri.stopPodSandbox(this.sandboxId).catch((err: Error) => {
+        if (!isCriNotFound(err)) throw err;
+      });
+      await this.d.cri.removePodSandbox(this.sandboxId).catch((err: Error) => {
+        if (!isCriNotFound(err)) throw err;
+      });
+    }
+    this.sandboxId = undefined;
+    this.sandboxCfg = undefined;
+    this.podIP = undefined;
+  }
+
+  /** Graceful teardown: containers get graceSeconds, then the sandbox (and its IP) goes. Idempotent. */
+  async teardown(graceSeconds: number): Promise<void> {
+    this.terminated = true;
+    // Also whatever a previous kubelet run left for this uid.
+    const boxes = await this.d.cri.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid } });
+    for (const b of boxes) {
+      for (const c of await this.d.cri.listContainers({ podSandboxId: b.id })) {
+        if (![...this.records.values()].some((r) => r.id === c.id)) this.records.set(`orphan-${c.id}`, { id: c.id, restartCount: 0, attempt: 0, imageRef: '', restartAt: 0, pullAt: 0, pullDelay: 0, started: true });
+      }
+    }
+    await this.removeSandbox(graceSeconds);
+    for (const b of boxes) {
+      await this.d.cri.stopPodSandbox(b.id).catch(() => undefined);
+      await this.d.cri.removePodSandbox(b.id).catch(() => undefined);
+    }
+    this.d.probes.forget(this.uid);
+  }
+}

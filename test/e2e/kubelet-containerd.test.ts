@@ -1,0 +1,151 @@
+// The kubelet end to end on a real node: containerd 1.6 in a node network
+// namespace, ebbflow-cni through the agent, the API server, and pods
+// applied with kubectl: a web server pod reached from a second pod by IP,
+// a missing image reported as ErrImagePull/ImagePullBackOff, a crashing
+// container restarted with back-off, and deletion leaving nothing behind.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Node, Pod } from '../../src/api/core.js';
+import { BUSYBOX_IMAGE } from '../../src/kubelet/images.js';
+import { startKubeletNode, type KubeletNode } from '../helpers/kubelet-node.js';
+
+const root = process.getuid?.() === 0;
+const have = ['/usr/bin/containerd', '/usr/bin/ctr', '/usr/bin/runc', '/usr/bin/busybox', '/usr/lib/cni/loopback'].filter((f) => !existsSync(f));
+const built = existsSync(join(process.cwd(), 'dist', 'cni', 'main.js'));
+if (!root) console.log('kubelet-containerd: skipped, needs root for namespaces, BPF and containerd');
+else if (have.length) console.log(`kubelet-containerd: skipped, missing ${have.join(', ')}`);
+else if (!built) console.log('kubelet-containerd: skipped, dist/cni/main.js missing (run npm run build:ts)');
+
+const PREFIX = 'ebft-kl';
+const NODE = 'kl-node';
+const CIDR_PREFIX = '10.233.0.';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const pod = (name: string, spec: Record<string, unknown>) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { app: name } }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 2, ...spec } });
+
+describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, ebbflow-cni and the API server', () => {
+  let n: KubeletNode;
+  const getPod = async (name: string) => (await n.server.request('GET', `/api/v1/namespaces/default/pods/${name}`)).json() as Pod;
+
+  beforeAll(async () => {
+    n = await startKubeletNode({
+      prefix: PREFIX, node: NODE, podCIDR: `${CIDR_PREFIX}0/24`,
+      kubelet: { restartBackoff: { initialMs: 500, maxMs: 2000 }, imageBackoff: { initialMs: 1000, maxMs: 4000 }, syncIntervalMs: 250 },
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await n?.close();
+  }, 60_000);
+
+  it('registers a Ready node with a lease, capacity and the runtime version', async () => {
+    const node = await until('node Ready', async () => {
+      const nd = (await n.server.request('GET', `/api/v1/nodes/${NODE}`)).json() as Node;
+      return nd.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && nd;
+    });
+    expect(node.spec?.podCIDR).toBe(`${CIDR_PREFIX}0/24`);
+    expect(node.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^containerd:\/\/1\.6\./);
+    expect(Number(node.status?.capacity?.cpu)).toBeGreaterThan(0);
+    const lease = (await n.server.request('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE}`)).json();
+    expect(lease.spec.holderIdentity).toBe(NODE);
+  });
+
+  it('runs a web pod with a pod IP from the CIDR, reachable from another pod and from the node', async () => {
+    const t0 = Date.now();
+    await n.kubectl(['apply', '-f', '-'], pod('web', {
+      containers: [{
+        name: 'httpd', image: BUSYBOX_IMAGE,
+        command: ['sh', '-c', 'echo "hello from $(POD_NAME) at $POD_IP" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+        ports: [{ containerPort: 8080, name: 'http' }],
+        readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 1 },
+      }],
+    }));
+    const web = await until('web Running and Ready', async () => {
+      const p = await getPod('web');
+      return p.status?.phase === 'Running' && p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && p;
+    });
+    console.log(`kubelet-containerd: web pod Ready ${Date.now() - t0} ms after kubectl apply`);
+    const ip = web.status!.podIP!;
+    expect(ip.startsWith(CIDR_PREFIX)).toBe(true);
+    expect(web.status!.podIPs).toEqual([{ ip }]);
+    expect(web.status!.hostIP).toBe('192.0.2.10');
+    const cs = web.status!.containerStatuses![0]!;
+    expect(cs.containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
+    expect(cs.state?.running).toBeDefined();
+    expect(cs.image).toBe(BUSYBOX_IMAGE);
+    expect(n.agent.localEndpoints().map((e) => e.ip)).toContain(ip);
+
+    const fromNode = execFileSync('nsenter', [`--net=/var/run/netns/${n.nodeNs}`, '--', '/usr/bin/busybox', 'wget', '-qO-', `http://${ip}:8080/`], { encoding: 'utf8', timeout: 10_000 });
+    expect(fromNode.trim()).toBe(`hello from web at ${ip}`);
+
+    await n.kubectl(['apply', '-f', '-'], pod('client', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'wget', image: BUSYBOX_IMAGE, command: ['wget', '-qO-', `http://${ip}:8080/`] }],
+    }));
+    const client = await until('client Succeeded', async () => {
+      const p = await getPod('client');
+      if (p.status?.phase === 'Failed') throw new Error(`client failed: ${JSON.stringify(p.status.containerStatuses)}`);
+      return p.status?.phase === 'Succeeded' && p;
+    });
+    expect(client.status!.containerStatuses![0]!.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    const logDir = join(n.logRoot, `default_client_${client.metadata.uid}`, 'wget');
+    const log = readFileSync(join(logDir, readdirSync(logDir)[0]!), 'utf8');
+    expect(log).toContain(`hello from web at ${ip}`);
+  });
+
+  it('reports an image that cannot be found as ErrImagePull / ImagePullBackOff, quickly', async () => {
+    const t0 = Date.now();
+    await n.kubectl(['apply', '-f', '-'], pod('noimage', { containers: [{ name: 'c', image: 'localhost/ebbflow/does-not-exist:1' }] }));
+    const seen = new Set<string>();
+    await until('ImagePullBackOff after ErrImagePull', async () => {
+      const w = (await getPod('noimage')).status?.containerStatuses?.[0]?.state?.waiting as { reason?: string; message?: string } | undefined;
+      if (w?.reason) seen.add(w.reason);
+      if (w?.reason === 'ErrImagePull') expect(w.message).toMatch(/does-not-exist/);
+      return seen.has('ImagePullBackOff');
+    }, 15_000);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect((await getPod('noimage')).status?.phase).toBe('Pending');
+  });
+
+  it('restarts a crashing container with back-off (restartCount grows, CrashLoopBackOff shown)', async () => {
+    await n.kubectl(['apply', '-f', '-'], pod('crash', { restartPolicy: 'Always', containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo boom; exit 3'] }] }));
+    let sawBackoff = false;
+    const p = await until('restartCount >= 2', async () => {
+      const cur = await getPod('crash');
+      const cs = cur.status?.containerStatuses?.[0];
+      if ((cs?.state?.waiting as { reason?: string } | undefined)?.reason === 'CrashLoopBackOff') sawBackoff = true;
+      return (cs?.restartCount ?? 0) >= 2 && cur;
+    }, 30_000);
+    expect(sawBackoff).toBe(true);
+    expect(p.status!.phase).toBe('Running');
+    expect(p.status!.containerStatuses![0]!.lastState?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+  });
+
+  it('deletes pods gracefully: objects gone, sandboxes removed, IPs released, no veths left', async () => {
+    await n.kubectl(['delete', 'pod', '--all', '--wait=true', '--timeout=60s']);
+    const left = (await n.server.request('GET', '/api/v1/namespaces/default/pods')).json().items;
+    expect(left).toEqual([]);
+    await until('no sandboxes', async () => (await n.kubelet.cri.listPodSandbox()).length === 0);
+    expect(await n.kubelet.cri.listContainers()).toEqual([]);
+    expect(n.agent.cni.ipam.list()).toEqual([]);
+    const links = execFileSync('ip', ['-n', n.nodeNs, '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n');
+    expect(links.map((l) => l.split(':')[1]!.trim())).toEqual(['lo']);
+  }, 90_000);
+});

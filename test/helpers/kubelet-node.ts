@@ -1,0 +1,168 @@
+// A whole ebbflow node for kubelet tests: the in-process API server, a node
+// network namespace, the agent (dataplane + CNI) with its plugin installed
+// into our containerd's CNI dirs, containerd started inside the node
+// namespace with its own dirs, our images imported, and the kubelet.
+// close() removes everything it made, in reverse, even after failures.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAgent, type AgentHandle } from '../../src/agent/agent.js';
+import { startContainerd, type ContainerdHandle } from '../../src/kubelet/containerd.js';
+import { createCriClient } from '../../src/kubelet/cri/client.js';
+import { PAUSE_IMAGE, buildBusyboxImage, buildPauseImage, importImage, writeArchive } from '../../src/kubelet/images.js';
+import { startKubelet, type KubeletConfig, type KubeletHandle } from '../../src/kubelet/kubelet.js';
+import { createLogger } from '../../src/log/logger.js';
+import { CGROUP2_ROOT, cleanupStale, createCgroup, createNetns, deleteNetns, netnsPath, sysctl } from '../../src/netns/index.js';
+import { startTestServer, type TestServer } from './apiserver.js';
+
+export const NODE_IP = '192.0.2.10';
+
+export interface KubeletNode {
+  server: TestServer;
+  agent: AgentHandle;
+  containerd: ContainerdHandle;
+  kubelet: KubeletHandle;
+  node: string;
+  nodeNs: string;
+  dir: string;
+  logRoot: string;
+  /** Runs kubectl, throwing with stderr on failure; returns stdout. */
+  kubectl(args: string[], input?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const CGROUP_FS = '/sys/fs/cgroup';
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile(cmd, args, { timeout: 30_000 }, (err, out, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr}`)) : resolve(out))));
+}
+
+/** Removes a cgroup directory tree (children first) in every hierarchy of this hybrid host; only empty cgroups can go. */
+export function removeCgroupEverywhere(name: string): string[] {
+  const left: string[] = [];
+  const rm = (path: string) => {
+    for (const e of readdirSync(path)) {
+      const p = join(path, e);
+      if (statSync(p).isDirectory()) rm(p);
+    }
+    try {
+      rmdirSync(path);
+    } catch {
+      left.push(path);
+    }
+  };
+  for (const h of readdirSync(CGROUP_FS)) {
+    const p = join(CGROUP_FS, h, name);
+    if (existsSync(p)) rm(p);
+  }
+  return left;
+}
+
+/** Pids of containerd shims serving our containerd (their -address names our socket). */
+function shimsOf(address: string): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.endsWith('containerd-shim-runc-v2') && argv.includes(address)) pids.push(Number(e));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Mount points at or under dir, deepest first. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+}
+
+export async function startKubeletNode(opts: { prefix: string; node: string; podCIDR: string; kubelet?: Partial<KubeletConfig> }): Promise<KubeletNode> {
+  const logger = createLogger({ level: 'silent' });
+  const nodeNs = `${opts.prefix}-node`;
+  const tag = `${opts.prefix.replace(/^ebft-/, '')}-${process.pid}`;
+  const cgroupName = `ebbflow-test-${tag}`;
+  const pinRoot = `/sys/fs/bpf/ebbflow/test-${tag}`;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const close = async () => {
+    for (const f of cleanups.reverse()) {
+      try {
+        await f();
+      } catch (err) {
+        console.log(`kubelet-node cleanup step failed: ${(err as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    await cleanupStale(opts.prefix);
+    const dir = mkdtempSync(join(tmpdir(), `ebbflow-${tag}-`));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const server = await startTestServer();
+    cleanups.push(() => server.close());
+    await createNetns(nodeNs);
+    cleanups.push(() => deleteNetns(nodeNs));
+    await sysctl(nodeNs, 'net.ipv4.ip_forward', 1);
+    await run('ip', ['-n', nodeNs, 'addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
+    const podCgroup = `${CGROUP2_ROOT}/${cgroupName}`;
+    await createCgroup(podCgroup);
+    cleanups.push(() => {
+      const left = removeCgroupEverywhere(cgroupName);
+      if (left.length) throw new Error(`cgroups left: ${left.join(' ')}`);
+    });
+    cleanups.push(() => rmSync(pinRoot, { recursive: true, force: true }));
+    const cniBinDir = join(dir, 'cni-bin');
+    const cniConfDir = join(dir, 'cni-conf');
+    const agent = await startAgent({
+      node: opts.node, kubeconfig: server.kubeconfig, podCIDR: opts.podCIDR, stateDir: join(dir, 'agent'), pinRoot,
+      cniSocket: join(dir, 'cni.sock'), hostNetns: netnsPath(nodeNs), podCgroup, cniBinDir, cniConfDir,
+      flowsAddress: null, metricsAddress: null, logger,
+    });
+    cleanups.push(() => agent.stop());
+    const containerd = await startContainerd({ runDir: join(dir, 'containerd'), sandboxImage: PAUSE_IMAGE, cniBinDir, cniConfDir, netns: netnsPath(nodeNs), logger });
+    cleanups.push(() => {
+      for (const m of mountsUnder(dir)) execFileSync('umount', ['-l', m]);
+    });
+    cleanups.push(() => containerd.stop());
+    cleanups.push(() => {
+      for (const pid of shimsOf(containerd.address)) process.kill(pid, 'SIGKILL');
+    });
+    cleanups.push(async () => {
+      // Whatever pods are left: stop and remove their sandboxes so no shim, mount or veth outlives the test.
+      const cri = createCriClient({ address: containerd.address });
+      try {
+        for (const b of await cri.listPodSandbox()) {
+          await cri.stopPodSandbox(b.id).catch(() => undefined);
+          await cri.removePodSandbox(b.id).catch(() => undefined);
+        }
+      } finally {
+        cri.close();
+      }
+    });
+    for (const [name, build] of [['pause', buildPauseImage], ['busybox', buildBusyboxImage]] as const) {
+      const file = join(dir, `${name}.tar`);
+      writeArchive(file, await build());
+      await importImage(file, containerd.address);
+    }
+    const logRoot = join(dir, 'pods');
+    const kubelet = await startKubelet({
+      node: opts.node, kubeconfig: server.kubeconfig, criAddress: containerd.address, podCIDR: opts.podCIDR, nodeIP: NODE_IP,
+      cgroupParent: `/${cgroupName}`, logRoot, netns: netnsPath(nodeNs), logger, ...opts.kubelet,
+    });
+    cleanups.push(() => kubelet.stop());
+    return {
+      server, agent, containerd, kubelet, node: opts.node, nodeNs, dir, logRoot,
+      async kubectl(args, input) {
+        const r = await server.kubectl(args, input);
+        if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
