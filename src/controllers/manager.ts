@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { connect, type Client } from '../client/client.js';
-import { realClock, type Clock } from '../client/clock.js';
+import { realClock, sleep, type Clock } from '../client/clock.js';
 import { createEventRecorder } from '../client/events.js';
 import { createInformerFactory } from '../client/factory.js';
 import type { ConnectionConfig } from '../client/kubeconfig.js';
@@ -47,6 +47,7 @@ export interface ControllerManagerConfig {
   settings?: ControllerSettings;
   /** Where pods reach the API server; when set, default/kubernetes Service, Endpoints and EndpointSlice are kept pointing there. */
   apiServerEndpoint?: ApiServerEndpoint;
+  /** Informer resync period (default 5 min; 0 disables). */
   resyncMs?: number;
   clock?: Clock;
   logger?: Logger;
@@ -59,6 +60,9 @@ export interface ControllerManagerHandle {
   leading(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Every cached object is replayed to the controllers this often, so a missed or failed event heals. */
+const DEFAULT_RESYNC_MS = 5 * 60_000;
 
 type Starter = (ctx: ControllerContext) => Promise<Handle>;
 
@@ -85,7 +89,7 @@ export async function startControllerManager(config: ControllerManagerConfig): P
   let leadWaiters: (() => void)[] = [];
 
   async function runControllers(signal: AbortSignal): Promise<void> {
-    const informers = createInformerFactory(client, { resyncMs: config.resyncMs, clock, logger: log });
+    const informers = createInformerFactory(client, { resyncMs: config.resyncMs ?? DEFAULT_RESYNC_MS, clock, logger: log });
     const recorder = createEventRecorder(client, { component: 'ebbflow-controller-manager', host: identity, clock, logger: log });
     const ctx: ControllerContext = { client, informers, recorder, clock, logger: config.logger, workers: config.workers, settings: config.settings };
     const handles: Handle[] = [];
@@ -145,7 +149,17 @@ export async function startControllerManager(config: ControllerManagerConfig): P
       retryPeriodMs: le.retryPeriodMs,
       clock,
       logger: log,
-      onStartedLeading: (signal) => runControllers(signal),
+      // A start that fails (API unreachable mid-start) is retried for as long as we lead.
+      async onStartedLeading(signal) {
+        while (!signal.aborted) {
+          try {
+            return await runControllers(signal);
+          } catch (err) {
+            log?.error({ err: String(err) }, 'starting controllers failed, retrying');
+            await sleep(clock, 1000, signal);
+          }
+        }
+      },
     });
   }
 

@@ -79,5 +79,17 @@ describe('kubectl', () => {
 
     const got = await ok(['get', 'deployment', 'web']);
     expect(got).toMatch(/web\s+4\/4\s+4\s+4/);
+
+    // Paused: template changes wait for resume.
+    await ok(['rollout', 'pause', 'deployment/web']);
+    await ok(['set', 'image', 'deployment/web', 'web=nginx:1.27']);
+    await waitFor('pause observed', async () => {
+      const x = await client.get<Deployment>(resources.deployments, 'default', 'web');
+      return x.status?.observedGeneration === x.metadata.generation && x.status?.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'DeploymentPaused');
+    });
+    expect(new Set(await images())).toEqual(new Set(['nginx:1.25']));
+    await ok(['rollout', 'resume', 'deployment/web']);
+    expect(await ok(['rollout', 'status', 'deployment/web', '--timeout=30s'])).toContain('successfully rolled out');
+    await waitFor('resumed image', async () => { const i = await images(); return i.length === 4 && i.every((x) => x === 'nginx:1.27'); });
   });
 });
