@@ -16,8 +16,6 @@ import * as deployment from './deployment.js';
 import * as endpointslice from './endpointslice.js';
 import * as gc from './gc.js';
 import * as job from './job.js';
-import * as kubernetesService from './kubernetes-service.js';
-import type { ApiServerEndpoint } from './kubernetes-service.js';
 import * as namespace from './namespace.js';
 import * as nodeIpam from './node-ipam.js';
 import * as replicaset from './replicaset.js';
@@ -45,8 +43,6 @@ export interface ControllerManagerConfig {
   workers?: number;
   /** Service/cluster CIDRs, NodePort range, Job back-off. */
   settings?: ControllerSettings;
-  /** Where pods reach the API server; when set, default/kubernetes Service, Endpoints and EndpointSlice are kept pointing there. */
-  apiServerEndpoint?: ApiServerEndpoint;
   /** Informer resync period (default 5 min; 0 disables). */
   resyncMs?: number;
   clock?: Clock;
@@ -104,7 +100,6 @@ export async function startControllerManager(config: ControllerManagerConfig): P
         if (signal.aborted) break;
         handles.push(await STARTERS[name](ctx));
       }
-      if (config.apiServerEndpoint && !signal.aborted) handles.push(await kubernetesService.start(ctx, config.apiServerEndpoint));
       if (config.scheduler !== false && !signal.aborted) handles.push(await schedulerBinding.start(ctx, typeof config.scheduler === 'object' ? config.scheduler : {}));
     } catch (err) {
       await stopAll();
