@@ -85,6 +85,7 @@ export function serviceFrontends(
   svc: ServiceShape,
   slices: readonly EndpointSliceShape[],
   defaultAlgorithm: LbAlgorithm = 'random',
+  intern?: Map<string, BackendAddr>,
 ): Frontend[] {
   const spec = svc.spec ?? {};
   if (spec.type === 'ExternalName') return [];
@@ -103,7 +104,7 @@ export function serviceFrontends(
   for (const sp of spec.ports ?? []) {
     const proto = protoNumber(sp.protocol);
     const portName = sp.name ?? '';
-    const { active, draining } = backendsFor(slices, portName, proto);
+    const { active, draining } = backendsFor(slices, portName, proto, intern);
     for (const vip of ips) {
       out.push({
         service: serviceKey(svc.metadata.namespace, svc.metadata.name),
@@ -121,6 +122,8 @@ export function backendsFor(
   slices: readonly EndpointSliceShape[],
   portName: string,
   proto: number,
+  /** Shares one BackendAddr per address across calls (fewer long-lived objects in big syncs). */
+  intern?: Map<string, BackendAddr>,
 ): { active: BackendAddr[]; draining: BackendAddr[] } {
   // Maps keyed by backendKey dedupe addresses listed in several slices;
   // the two non-ready groups are made only when such endpoints exist.
@@ -139,7 +142,11 @@ export function backendsFor(
       for (const ip of ep.addresses) {
         if (!isIpv4(ip)) continue;
         const k = `${ip}:${port.port}/${proto}`;
-        const b = { ip, port: port.port, proto, key: k };
+        let b = intern?.get(k);
+        if (!b) {
+          b = { ip, port: port.port, proto, key: k };
+          intern?.set(k, b);
+        }
         if (isReady) ready.set(k, b);
         else if (c.terminating && isServing !== false) (servingTerminating ??= new Map()).set(k, b);
         else (rest ??= new Map()).set(k, b);

@@ -13,8 +13,8 @@ import { maglevTable } from './maglev.js';
 import type { AffinityMatch } from './maps/lb-affinity.js';
 import { BE_F_TERMINATING, type Backend } from './maps/lb-backends.js';
 import type { ReverseNat } from './maps/lb-revnat.js';
-import { SVC_F_AFFINITY, SVC_F_MAGLEV, type ServiceKey, type ServiceValue } from './maps/lb-services.js';
-import { BatchDeleter, BatchWriter, type TypedMap } from './typed-map.js';
+import { ServiceRowBatch, SVC_F_AFFINITY, SVC_F_MAGLEV, type ServiceKey, type ServiceValue } from './maps/lb-services.js';
+import type { TypedMap } from './typed-map.js';
 
 export interface LbMaps {
   services: TypedMap<ServiceKey, ServiceValue>;
@@ -56,21 +56,21 @@ interface Plan {
   backends: Map<number, Backend>;
   revNat: Map<number, ReverseNat>;
   maglev: Map<number, Uint32Array>;
-  slots: BatchWriter<ServiceKey, ServiceValue>;
-  headers: BatchWriter<ServiceKey, ServiceValue>;
+  slots: ServiceRowBatch;
+  headers: ServiceRowBatch;
   affinityAdd: AffinityMatch[];
-  slotDeletes: BatchDeleter<ServiceKey>;
-  headerDeletes: BatchDeleter<ServiceKey>;
+  slotDeletes: ServiceRowBatch;
+  headerDeletes: ServiceRowBatch;
   maglevDeletes: number[];
   revNatDeletes: number[];
   affinityDeletes: AffinityMatch[];
   backendDeletes: number[];
 }
 
-const emptyPlan = (m: LbMaps): Plan => ({
+const emptyPlan = (): Plan => ({
   backends: new Map(), revNat: new Map(), maglev: new Map(),
-  slots: new BatchWriter(m.services), headers: new BatchWriter(m.services), affinityAdd: [],
-  slotDeletes: new BatchDeleter(m.services), headerDeletes: new BatchDeleter(m.services),
+  slots: new ServiceRowBatch(), headers: new ServiceRowBatch(), affinityAdd: [],
+  slotDeletes: new ServiceRowBatch(), headerDeletes: new ServiceRowBatch(),
   maglevDeletes: [], revNatDeletes: [], affinityDeletes: [], backendDeletes: [],
 });
 
@@ -173,7 +173,8 @@ export class ServiceTable {
     for (const s of services) this.setService(s);
     for (const s of slices) this.setEndpointSlice(s);
     const desired = new Map<string, Frontend>();
-    for (const key of this.services.keys()) for (const f of this.desiredOf(key)) desired.set(frontendKeyOf(f), f);
+    const intern = new Map<string, BackendAddr>();
+    for (const key of this.services.keys()) for (const f of this.desiredOf(key, intern)) desired.set(frontendKeyOf(f), f);
     this.dirty.clear();
     const stats = await this.converge(desired, new Set([...this.frontends.keys(), ...desired.keys()]));
     // Backends nobody references (left by a crashed run) go too.
@@ -225,17 +226,17 @@ export class ServiceTable {
     return this.backendIds.get(backendKey(b));
   }
 
-  private desiredOf(svcKey: string): Frontend[] {
+  private desiredOf(svcKey: string, intern?: Map<string, BackendAddr>): Frontend[] {
     const svc = this.services.get(svcKey);
     if (!svc) return [];
     const slices = [...(this.slicesOf.get(svcKey) ?? [])].map((k) => this.slices.get(k)!).filter(Boolean);
-    return serviceFrontends(svc, slices, this.defaultAlgorithm);
+    return serviceFrontends(svc, slices, this.defaultAlgorithm, intern);
   }
 
   /** Plans and applies the change from the current to the desired state of
    * every frontend key in scope. */
   private async converge(desired: Map<string, Frontend>, scope: Set<string>): Promise<SyncStats> {
-    const plan = emptyPlan(this.maps);
+    const plan = emptyPlan();
     const next = new Map<string, FrontendState | undefined>();
     const refDelta = new Map<number, number>();
     const bump = (id: number, d: number) => refDelta.set(id, (refDelta.get(id) ?? 0) + d);
@@ -295,10 +296,10 @@ export class ServiceTable {
       writes += await setAll(m.revNat, [...plan.revNat]);
       writes += await setAll(m.maglev, [...plan.maglev]);
       writes += await setAll(m.affinityMatch, plan.affinityAdd.map((k) => [k, 1] as const));
-      writes += await plan.slots.flush();
-      writes += await plan.headers.flush();
-      deletes += await plan.slotDeletes.flush();
-      deletes += await plan.headerDeletes.flush();
+      writes += await plan.slots.write(m.services.handle);
+      writes += await plan.headers.write(m.services.handle);
+      deletes += await plan.slotDeletes.delete(m.services.handle);
+      deletes += await plan.headerDeletes.delete(m.services.handle);
       deletes += await deleteAll(m.maglev, plan.maglevDeletes);
       deletes += await deleteAll(m.affinityMatch, plan.affinityDeletes);
       deletes += await deleteAll(m.revNat, plan.revNatDeletes);
@@ -339,8 +340,8 @@ export class ServiceTable {
 
   private planDelete(plan: Plan, old: FrontendState, bump: (id: number, d: number) => void): void {
     const { vip: address, port, proto } = old;
-    for (let i = 0; i < old.slots.length; i++) plan.slotDeletes.add({ address, port, proto, slot: i + 1 });
-    plan.headerDeletes.add({ address, port, proto, slot: 0 });
+    for (let i = 0; i < old.slots.length; i++) plan.slotDeletes.addKey(address, port, proto, i + 1);
+    plan.headerDeletes.addKey(address, port, proto, 0);
     plan.revNatDeletes.push(old.revNatId);
     if (old.flags & SVC_F_MAGLEV) plan.maglevDeletes.push(old.revNatId);
     if (old.flags & SVC_F_AFFINITY) {
@@ -373,12 +374,12 @@ export class ServiceTable {
     const oldSlots = old?.slots ?? [];
     for (let i = 0; i < slots.length; i++) {
       if (oldSlots[i] !== slots[i]) {
-        plan.slots.add({ address: vip, port, proto, slot: i + 1 }, { backendId: slots[i], revNatId, affinityTimeout: 0, count: 0, flags: 0 });
+        plan.slots.add(vip, port, proto, i + 1, slots[i], revNatId, 0, 0, 0);
       }
     }
-    for (let i = slots.length; i < oldSlots.length; i++) plan.slotDeletes.add({ address: vip, port, proto, slot: i + 1 });
+    for (let i = slots.length; i < oldSlots.length; i++) plan.slotDeletes.addKey(vip, port, proto, i + 1);
     if (!old || old.flags !== flags || old.affinityTimeout !== st.affinityTimeout || oldSlots.length !== slots.length) {
-      plan.headers.add({ address: vip, port, proto, slot: 0 }, { backendId: 0, revNatId, affinityTimeout: st.affinityTimeout, count: slots.length, flags });
+      plan.headers.add(vip, port, proto, 0, 0, revNatId, st.affinityTimeout, slots.length, flags);
     }
     if (flags & SVC_F_MAGLEV) {
       st.maglevSig = slots.join(',');

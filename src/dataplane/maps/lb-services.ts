@@ -62,3 +62,49 @@ export const serviceValueCodec: Codec<ServiceValue> = {
     };
   },
 };
+
+/** Service-map rows encoded straight into batch buffers from scalars, so a
+ * 300,000-row sync allocates no per-row key/value objects (the allocation
+ * rate showed up as GC time in profiles). Same layout as the codecs above. */
+export class ServiceRowBatch {
+  private keys = Buffer.alloc(12 * 256);
+  private values = Buffer.alloc(16 * 256);
+  count = 0;
+
+  add(address: number, port: number, proto: number, slot: number,
+      backendId: number, revNatId: number, affinityTimeout: number, count: number, flags: number): void {
+    if ((this.count + 1) * 12 > this.keys.length) {
+      this.keys = Buffer.concat([this.keys, Buffer.alloc(this.keys.length)]);
+      this.values = Buffer.concat([this.values, Buffer.alloc(this.values.length)]);
+    }
+    const k = this.count * 12;
+    const v = this.count * 16;
+    this.keys.writeUInt32BE(address >>> 0, k);
+    this.keys.writeUInt16BE(port, k + 4);
+    this.keys.writeUInt16LE(slot, k + 6);
+    this.keys.writeUInt8(proto, k + 8);
+    this.values.writeUInt32LE(backendId >>> 0, v);
+    this.values.writeUInt32LE(revNatId >>> 0, v + 4);
+    this.values.writeUInt32LE(affinityTimeout >>> 0, v + 8);
+    this.values.writeUInt16LE(count, v + 12);
+    this.values.writeUInt8(flags, v + 14);
+    this.count++;
+  }
+
+  /** Keys only (for deletes). */
+  addKey(address: number, port: number, proto: number, slot: number): void {
+    this.add(address, port, proto, slot, 0, 0, 0, 0, 0);
+  }
+
+  async write(handle: { updateBatch(k: Buffer, v: Buffer, flags?: number): Promise<number> }): Promise<number> {
+    if (this.count === 0) return 0;
+    await handle.updateBatch(this.keys.subarray(0, this.count * 12), this.values.subarray(0, this.count * 16));
+    return this.count;
+  }
+
+  async delete(handle: { deleteBatch(k: Buffer): Promise<number> }): Promise<number> {
+    if (this.count === 0) return 0;
+    await handle.deleteBatch(this.keys.subarray(0, this.count * 12));
+    return this.count;
+  }
+}
