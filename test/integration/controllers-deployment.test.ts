@@ -179,4 +179,18 @@ describe('deployment controller', () => {
     for (const rs of sets) expect(rs.metadata.ownerReferences?.some((r) => r.uid === d.metadata.uid) ?? false).toBe(false);
     expect(podsOf('hist').filter(live)).toHaveLength(1);
   });
+
+  it('drops a dangling owner reference while another owner lives, and deletes the dependent once all owners are gone', async () => {
+    const a = await client.create(resources.configmaps, NS, { metadata: { name: 'owner-a', namespace: NS } });
+    const b = await client.create(resources.configmaps, NS, { metadata: { name: 'owner-b', namespace: NS } });
+    const ref = (o: typeof a) => ({ apiVersion: 'v1', kind: 'ConfigMap', name: o.metadata.name!, uid: o.metadata.uid! });
+    await client.create(resources.configmaps, NS, { metadata: { name: 'dependent', namespace: NS, ownerReferences: [ref(a), ref(b)] } });
+    await client.delete(resources.configmaps, NS, 'owner-a');
+    await waitFor('dangling ref removed', async () => {
+      const d = await client.get(resources.configmaps, NS, 'dependent');
+      return d.metadata.ownerReferences?.length === 1 && d.metadata.ownerReferences[0].uid === b.metadata.uid;
+    });
+    await client.delete(resources.configmaps, NS, 'owner-b');
+    await waitFor('dependent collected', async () => !(await client.get(resources.configmaps, NS, 'dependent').catch(() => undefined)));
+  });
 });
