@@ -16,7 +16,9 @@ import { nodeStatus, postNodeStatus, readyCondition, registerNode, renewLease } 
 import { LABEL_MANAGED_BY, LABEL_POD_UID } from './pod-spec.js';
 import { podStatus, statusKey } from './pod-status.js';
 import { PodWorker, type BackoffPolicy } from './pod-worker.js';
+import { removePodLogs } from './logs.js';
 import { createProbeRunner } from './probes.js';
+import { startKubeletServer, type KubeletServer, type KubeletServerConfig } from './server.js';
 
 export interface KubeletConfig {
   node: string;
@@ -40,6 +42,8 @@ export interface KubeletConfig {
   restartBackoff?: BackoffPolicy;
   imageBackoff?: BackoffPolicy;
   pullTimeoutMs?: number;
+  /** The kubelet API (container logs) for the API server; none = not served. InternalIP must reach it. */
+  server?: KubeletServerConfig;
   logger: Logger;
 }
 
@@ -47,6 +51,8 @@ export interface KubeletHandle {
   readonly node: string;
   readonly cri: CriClient;
   readonly pods: Informer<Pod>;
+  /** The kubelet API's port, when served. */
+  readonly serverPort?: number;
   /** Runs one sync of every pod and one heartbeat now. */
   syncNow(): Promise<void>;
   stop(): Promise<void>;
@@ -61,6 +67,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
   let node: Node | undefined;
   let stopping = false;
   const timers: NodeJS.Timeout[] = [];
+  let server: KubeletServer | undefined;
 
   const heartbeat = async () => {
     let status: RuntimeStatus | undefined;
@@ -73,7 +80,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
     }
     node ??= await registerNode(client, id);
     const prevReady = node.status?.conditions?.find((c) => c.type === 'Ready');
-    node = await postNodeStatus(client, config.node, nodeStatus(id, version, readyCondition(status, err, prevReady), node));
+    node = await postNodeStatus(client, config.node, nodeStatus(id, version, readyCondition(status, err, prevReady), node, server?.port));
     await renewLease(client, node);
   };
 
@@ -110,6 +117,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
       workers.set(uid, w);
       const grace = pod ? (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) : 0;
       await w.teardown(grace);
+      removePodLogs(config.logRoot, uid);
       workers.delete(uid);
       lastPosted.delete(uid);
       if (pod) {
@@ -174,7 +182,18 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
     }
   }
 
-  await heartbeat();
+  if (config.server) {
+    server = await startKubeletServer(config.server, {
+      logRoot: config.logRoot, cri,
+      findPod: (ns, name) => pods.store.list().find((p) => p.metadata.namespace === ns && p.metadata.name === name),
+    });
+  }
+  try {
+    await heartbeat();
+  } catch (err) {
+    await server?.close();
+    throw err;
+  }
   pods.on({
     add: (p) => void kick(p.metadata.uid!),
     update: (_, p) => void kick(p.metadata.uid!),
@@ -193,6 +212,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
     node: config.node,
     cri,
     pods,
+    serverPort: server?.port,
     async syncNow() {
       await heartbeat();
       await tickAll();
@@ -202,6 +222,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
       for (const t of timers) clearInterval(t);
       await pods.stop();
       await Promise.all([...running.values()]);
+      await server?.close();
       cri.close();
       client.close();
     },

@@ -52,7 +52,7 @@ export function readyCondition(status: RuntimeStatus | undefined, err: unknown, 
 }
 
 /** The Node status the kubelet posts. */
-export function nodeStatus(id: NodeIdentity, version: VersionResponse | undefined, ready: Condition, previous?: Node): NonNullable<Node['status']> {
+export function nodeStatus(id: NodeIdentity, version: VersionResponse | undefined, ready: Condition, previous?: Node, kubeletPort?: number): NonNullable<Node['status']> & { daemonEndpoints?: { kubeletEndpoint: { Port: number } } } {
   const t = now();
   const prev = (type: string) => previous?.status?.conditions?.find((c) => c.type === type);
   const quiet = (type: string, reason: string, message: string): Condition => ({
@@ -69,6 +69,7 @@ export function nodeStatus(id: NodeIdentity, version: VersionResponse | undefine
       ready,
     ],
     addresses: [{ type: 'InternalIP', address: id.nodeIP }, { type: 'Hostname', address: id.name }],
+    ...(kubeletPort ? { daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } } } : {}),
     nodeInfo: {
       machineID: '', systemUUID: '', bootID: '', kernelVersion: release(), osImage: `ebbflow on ${osHostname()}`,
       containerRuntimeVersion: version ? `${version.runtimeName}://${version.runtimeVersion}` : '',

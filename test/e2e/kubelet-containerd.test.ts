@@ -85,7 +85,7 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     const ip = web.status!.podIP!;
     expect(ip.startsWith(CIDR_PREFIX)).toBe(true);
     expect(web.status!.podIPs).toEqual([{ ip }]);
-    expect(web.status!.hostIP).toBe('192.0.2.10');
+    expect(web.status!.hostIP).toBe('127.0.0.1');
     const cs = web.status!.containerStatuses![0]!;
     expect(cs.containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
     expect(cs.state?.running).toBeDefined();
@@ -108,6 +108,8 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     const logDir = join(n.logRoot, `default_client_${client.metadata.uid}`, 'wget');
     const log = readFileSync(join(logDir, readdirSync(logDir)[0]!), 'utf8');
     expect(log).toContain(`hello from web at ${ip}`);
+    // The same through the API server's pods/log, proxied to the kubelet's /containerLogs.
+    expect((await n.kubectl(['logs', 'client'])).trim()).toBe(`hello from web at ${ip}`);
   });
 
   it('reports an image that cannot be found as ErrImagePull / ImagePullBackOff, quickly', async () => {
@@ -136,6 +138,7 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     expect(sawBackoff).toBe(true);
     expect(p.status!.phase).toBe('Running');
     expect(p.status!.containerStatuses![0]!.lastState?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    expect((await n.kubectl(['logs', 'crash', '--previous'])).trim()).toBe('boom');
   });
 
   it('deletes pods gracefully: objects gone, sandboxes removed, IPs released, no veths left', async () => {
@@ -145,6 +148,7 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     await until('no sandboxes', async () => (await n.kubelet.cri.listPodSandbox()).length === 0);
     expect(await n.kubelet.cri.listContainers()).toEqual([]);
     expect(n.agent.cni.ipam.list()).toEqual([]);
+    expect(readdirSync(n.logRoot)).toEqual([]);
     const links = execFileSync('ip', ['-n', n.nodeNs, '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n');
     expect(links.map((l) => l.split(':')[1]!.trim())).toEqual(['lo']);
   }, 90_000);

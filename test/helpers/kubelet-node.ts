@@ -3,7 +3,7 @@
 // into our containerd's CNI dirs, containerd started inside the node
 // namespace with its own dirs, our images imported, and the kubelet.
 // close() removes everything it made, in reverse, even after failures.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,8 @@ import { createLogger } from '../../src/log/logger.js';
 import { CGROUP2_ROOT, cleanupStale, createCgroup, createNetns, deleteNetns, netnsPath, sysctl } from '../../src/netns/index.js';
 import { startTestServer, type TestServer } from './apiserver.js';
 
-export const NODE_IP = '192.0.2.10';
+// The kubelet runs in the host namespace and serves its API on loopback, where the API server reaches it.
+export const NODE_IP = '127.0.0.1';
 
 export interface KubeletNode {
   server: TestServer;
@@ -33,10 +34,6 @@ export interface KubeletNode {
 }
 
 const CGROUP_FS = '/sys/fs/cgroup';
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile(cmd, args, { timeout: 30_000 }, (err, out, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr}`)) : resolve(out))));
-}
 
 /** Removes a cgroup directory tree (children first) in every hierarchy of this hybrid host; only empty cgroups can go. */
 export function removeCgroupEverywhere(name: string): string[] {
@@ -105,7 +102,6 @@ export async function startKubeletNode(opts: { prefix: string; node: string; pod
     await createNetns(nodeNs);
     cleanups.push(() => deleteNetns(nodeNs));
     await sysctl(nodeNs, 'net.ipv4.ip_forward', 1);
-    await run('ip', ['-n', nodeNs, 'addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
     const podCgroup = `${CGROUP2_ROOT}/${cgroupName}`;
     await createCgroup(podCgroup);
     cleanups.push(() => {
@@ -147,9 +143,13 @@ export async function startKubeletNode(opts: { prefix: string; node: string; pod
       await importImage(file, containerd.address);
     }
     const logRoot = join(dir, 'pods');
+    const pki = (f: string) => readFileSync(join(server.dir, 'pki', f), 'utf8');
     const kubelet = await startKubelet({
       node: opts.node, kubeconfig: server.kubeconfig, criAddress: containerd.address, podCIDR: opts.podCIDR, nodeIP: NODE_IP,
-      cgroupParent: `/${cgroupName}`, logRoot, netns: netnsPath(nodeNs), logger, ...opts.kubelet,
+      cgroupParent: `/${cgroupName}`, logRoot, netns: netnsPath(nodeNs), logger,
+      // The kubelet API borrows the API server's serving pair; only clients signed by the cluster CA get in.
+      server: { host: NODE_IP, port: 0, cert: pki('server.crt'), key: pki('server.key'), clientCA: pki('ca.crt') },
+      ...opts.kubelet,
     });
     cleanups.push(() => kubelet.stop());
     return {

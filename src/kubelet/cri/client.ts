@@ -52,12 +52,17 @@ export function createCriClient(opts: CriClientOptions): CriClient {
   function call<Res>(service: string, method: string, req: object, timeoutMs = defaultTimeout): Promise<Res> {
     const reqType = type(`${method}Request`);
     const resType = type(`${method}Response`);
-    const bad = reqType.verify(req);
-    if (bad) return Promise.reject(new CriError(method, grpc.status.INVALID_ARGUMENT, `request does not fit ${method}Request: ${bad}`));
+    // fromObject (not verify) so enums may be given by name, as toObject returns them.
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(reqType.encode(reqType.fromObject(req)).finish());
+    } catch (err) {
+      return Promise.reject(new CriError(method, grpc.status.INVALID_ARGUMENT, `request does not fit ${method}Request: ${String(err)}`));
+    }
     return new Promise((resolve, reject) => {
       client.makeUnaryRequest(
         service + method,
-        (r: object) => Buffer.from(reqType.encode(reqType.fromObject(r)).finish()),
+        () => bytes,
         (b: Buffer) => resType.toObject(resType.decode(b), TO_OBJECT) as Res,
         req,
         new grpc.Metadata(),
