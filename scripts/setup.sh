@@ -48,6 +48,7 @@ fi
 
 log "building"
 npm run --silent build:bpf
+bash scripts/build-bench-tools.sh
 if [ ! -f build/native/Release/ebbflow_native.node ] || \
    [ -n "$(find native -newer build/native/Release/ebbflow_native.node -type f | head -1)" ]; then
   npm run --silent build:native >/tmp/ebbflow-native-build.log 2>&1 || {
