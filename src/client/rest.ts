@@ -30,14 +30,17 @@ function withQuery(path: string, query: RequestOptions['query']): string {
   return s ? `${path}?${s}` : path;
 }
 
+const REQUEST_IDLE_TIMEOUT_MS = 60_000;
+
 /** Creates the HTTPS transport for one API server. */
 export function createTransport(conn: ConnectionConfig): Transport {
   const url = new URL(conn.server);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: conn.ca, cert: conn.cert, key: conn.key });
+  // No socket cap: every open watch holds one connection, and a cap would queue requests behind them.
+  const agent = new Agent({ keepAlive: true, ca: conn.ca, cert: conn.cert, key: conn.key });
   const baseHeaders: Record<string, string> = { Accept: 'application/json', 'User-Agent': conn.userAgent ?? 'ebbflow-client' };
   if (conn.token) baseHeaders.Authorization = `Bearer ${conn.token}`;
 
-  function open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+  function open(method: string, path: string, opts: RequestOptions, idleTimeoutMs?: number): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       if (opts.signal?.aborted) return reject(new ClientError('CLIENT_ERR_ABORTED', 'request aborted'));
       const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
@@ -51,6 +54,8 @@ export function createTransport(conn: ConnectionConfig): Transport {
         if (err.name === 'AbortError') reject(new ClientError('CLIENT_ERR_ABORTED', 'request aborted'));
         else reject(new ClientError('CLIENT_ERR_NETWORK', `${method} ${path}: ${err.message}`));
       });
+      // A hung server must not wedge a worker forever; watches (no timeout) end on their own schedule.
+      if (idleTimeoutMs) req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no response in ${idleTimeoutMs} ms`)));
       if (body) req.write(body);
       req.end();
     });
@@ -73,7 +78,7 @@ export function createTransport(conn: ConnectionConfig): Transport {
 
   return {
     async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-      const res = await open(method, path, opts);
+      const res = await open(method, path, opts, REQUEST_IDLE_TIMEOUT_MS);
       let text: string;
       try {
         text = await readBody(res);
