@@ -88,7 +88,7 @@ export function planOldScaleDown(desired: number, maxUnavailable: number, old: R
 /**
  * Proportional scaling of several active ReplicaSets when the Deployment's
  * replicas change mid-rollout: the difference to the allowed total (desired
- * + surge) is split by current size, the remainder goes to the largest.
+ * + surge) is split by current size (rounded), the remainder goes to the largest.
  * Sets are given newest first; returns new sizes in the same order.
  */
 export function proportionalScale(desired: number, maxSurge: number, sets: number[]): number[] {
@@ -101,7 +101,9 @@ export function proportionalScale(desired: number, maxSurge: number, sets: numbe
   // Largest first, newest first on ties (the order given).
   const order = sets.map((s, i) => i).sort((a, b) => sets[b] - sets[a] || a - b);
   for (const i of order) {
-    const share = toAdd > 0 ? Math.floor((sets[i] * toAdd) / total) : Math.ceil((sets[i] * toAdd) / total);
+    // Rounded half away from zero, as upstream's RoundToInt32.
+    const exact = (sets[i] * toAdd) / total;
+    const share = Math.sign(exact) * Math.round(Math.abs(exact));
     const bounded = toAdd > 0 ? Math.min(share, toAdd - added) : Math.max(share, toAdd - added, -out[i]);
     out[i] += bounded;
     added += bounded;

@@ -42,7 +42,7 @@ async function rolledOut(name: string, replicas: number): Promise<Deployment> {
 beforeAll(async () => {
   s = await startTestServer();
   client = connect(s.kubeconfig);
-  kubelet = await startSimKubelet({ client, nodes: ['node-a', 'node-b'] });
+  kubelet = await startSimKubelet({ client, nodes: ['node-a', 'node-b'], ready: (p) => p.metadata.labels?.health !== 'never' });
   cm = await startControllerManager({ kubeconfig: s.kubeconfig, leaderElection: false });
 });
 afterAll(async () => {
@@ -192,5 +192,22 @@ describe('deployment controller', () => {
     });
     await client.delete(resources.configmaps, NS, 'owner-b');
     await waitFor('dependent collected', async () => !(await client.get(resources.configmaps, NS, 'dependent').catch(() => undefined)));
+  });
+
+  it('scales a stalled rollout proportionally across the old and new ReplicaSets', async () => {
+    const strategy = { type: 'RollingUpdate' as const, rollingUpdate: { maxSurge: 3, maxUnavailable: 2 } };
+    await client.create(resources.deployments, NS, deployment('prop', 10, 'app:1', strategy));
+    await rolledOut('prop', 10);
+    // The new template's pods never become ready, so the rollout stops at 8 old + 5 new.
+    await client.patch(resources.deployments, NS, 'prop', { spec: { template: { metadata: { labels: { app: 'prop', health: 'never' } } } } }, 'strategic');
+    const sizes = async () => {
+      const sets = (await client.list<ReplicaSet>(resources.replicasets, NS)).items.filter((rs) => rs.metadata.labels?.app === 'prop');
+      return sets.sort((a, b) => Number(a.metadata.annotations?.['deployment.kubernetes.io/revision']) - Number(b.metadata.annotations?.['deployment.kubernetes.io/revision'])).map((rs) => rs.spec.replicas);
+    };
+    await waitFor('stalled at 8 + 5', async () => JSON.stringify(await sizes()) === '[8,5]');
+    await client.patch(resources.deployments, NS, 'prop', { spec: { replicas: 20 } }, 'merge', 'scale');
+    await waitFor('proportional 14 + 9', async () => JSON.stringify(await sizes()) === '[14,9]');
+    const d = await client.get<Deployment>(resources.deployments, NS, 'prop');
+    expect(d.status?.conditions?.find((c) => c.type === 'Progressing')?.reason).not.toBe('NewReplicaSetAvailable');
   });
 });

@@ -79,6 +79,8 @@ describe('proportional scaling', () => {
     expect(proportionalScale(11, 0, [6, 4])).toEqual([7, 4]);
     expect(proportionalScale(5, 0, [6, 4])).toEqual([3, 2]);
     expect(proportionalScale(0, 0, [6, 4])).toEqual([0, 0]);
+    // Mid-rollout 8 old + 5 new of 10 (+3 surge), scaled to 20: 23 split 14 / 9 as upstream.
+    expect(proportionalScale(20, 3, [8, 5])).toEqual([14, 9]);
     const r = proportionalScale(13, 1, [3, 7, 2]);
     expect(r.reduce((a, b) => a + b, 0)).toBe(14);
   });
