@@ -74,6 +74,18 @@ describe('deployment controller', () => {
     }
   });
 
+  it('settles: no further writes once converged', async () => {
+    const rv = async () => Number((await client.list(resources.namespaces)).metadata.resourceVersion);
+    const before = await rv();
+    // Absence of writes can only be observed over time: one second of quiet.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await rv()).toBe(before);
+    // (and the probe does see writes)
+    await client.create(resources.configmaps, NS, { metadata: { name: 'probe', namespace: NS } });
+    expect(await rv()).toBeGreaterThan(before);
+    await client.delete(resources.configmaps, NS, 'probe');
+  });
+
   it('rolls out a new template without exceeding maxUnavailable or maxSurge at any observed step', async () => {
     const violations: string[] = [];
     let steps = 0;
