@@ -178,3 +178,20 @@ describe('event recorder', () => {
     expect(evs.find((e) => e.reason === 'Fixed')?.count).toBe(1);
   });
 });
+
+describe('steady state', () => {
+  it('makes no further writes once services, slices and endpoints have converged', async () => {
+    const rv = async () => Number((await client.list(resources.namespaces)).metadata.resourceVersion);
+    // Let the work from the earlier tests drain: the revision stops moving.
+    let before = await rv();
+    await waitFor('quiet', async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = await rv();
+      const quiet = now === before;
+      before = now;
+      return quiet;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await rv()).toBe(before);
+  });
+});
