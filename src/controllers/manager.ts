@@ -12,6 +12,7 @@ import type { ConnectionConfig } from '../client/kubeconfig.js';
 import { startLeaderElection, type LeaderElector } from '../client/leaderelection.js';
 import { forComponent, type Logger } from '../log/logger.js';
 import type { ControllerContext, ControllerSettings, Handle } from './controller.js';
+import * as cronjob from './cronjob.js';
 import * as deployment from './deployment.js';
 import * as endpointslice from './endpointslice.js';
 import * as gc from './gc.js';
@@ -23,9 +24,9 @@ import * as serviceIp from './service-ip.js';
 import * as schedulerBinding from './scheduler-binding.js';
 import type { SchedulerOptions } from './scheduler-binding.js';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job';
+export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'job', 'endpointslice'];
+export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'job', 'cronjob', 'endpointslice'];
 
 export interface ControllerManagerConfig {
   /** Path of a kubeconfig, or connection settings, or a ready client. */
@@ -71,6 +72,7 @@ const STARTERS: Record<ControllerName, Starter> = {
   namespace: namespace.start,
   'node-ipam': nodeIpam.start,
   job: job.start,
+  cronjob: cronjob.start,
 };
 
 /** Starts the manager; controllers run only while this instance holds the lease. */

@@ -1,7 +1,7 @@
 // Namespace deletion and Jobs through the real API server with the
 // controller manager and a simulated kubelet.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../src/api/apps.js';
+import type { CronJob, Job } from '../../src/api/apps.js';
 import type { Pod } from '../../src/api/core.js';
 import { connect, type Client } from '../../src/client/client.js';
 import { resources } from '../../src/client/resources.js';
@@ -75,5 +75,34 @@ describe('job controller', () => {
     const pods = await podsOf('bad');
     expect(pods).toHaveLength(3);
     expect(pods.every((p) => p.status?.phase === 'Failed')).toBe(true);
+  });
+});
+
+describe('cronjob controller', () => {
+  it('starts a Job for the latest missed schedule, tracks it as active, records success', async () => {
+    const cj = await client.create<CronJob>(resources.cronjobs, 'default', {
+      metadata: { name: 'tick', namespace: 'default' },
+      spec: { schedule: '*/5 * * * *', suspend: true, jobTemplate: { spec: { template: { metadata: { labels: { outcome: 'ok' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
+    });
+    // As if the last run was 12 minutes ago: at least one 5-minute slot has been missed since.
+    const last = new Date(Math.floor(Date.now() / 300_000) * 300_000 - 600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await client.update<CronJob>(resources.cronjobs, { ...cj, status: { lastScheduleTime: last } }, 'status');
+    const slot = () => Math.floor(Date.now() / 300_000) * 300_000;
+    const slotBefore = slot();
+    await client.patch(resources.cronjobs, 'default', 'tick', { spec: { suspend: false } });
+    const job = await waitFor('job created', async () => (await client.list<Job>(resources.jobs, 'default')).items.find((j) => j.metadata.ownerReferences?.some((r) => r.kind === 'CronJob' && r.uid === cj.metadata.uid)));
+    // The latest slot at the time the controller looked (a boundary may pass meanwhile).
+    const at = Date.parse(job.metadata.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp'] ?? '');
+    expect([slotBefore, slot()]).toContain(at);
+    const expected = at;
+    expect(job.metadata.name).toBe(`tick-${Math.floor(expected / 60_000)}`);
+    expect(job.metadata.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe(new Date(expected).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const done = await waitFor('success recorded', async () => {
+      const x = await client.get<CronJob>(resources.cronjobs, 'default', 'tick');
+      return x.status?.lastSuccessfulTime && !x.status.active?.length ? x : undefined;
+    });
+    expect(done.status?.lastScheduleTime).toBe(new Date(expected).toISOString().replace(/\.\d+Z$/, 'Z'));
+    // Exactly one Job for that slot.
+    expect((await client.list<Job>(resources.jobs, 'default')).items.filter((j) => j.metadata.ownerReferences?.some((r) => r.uid === cj.metadata.uid))).toHaveLength(1);
   });
 });
