@@ -34,6 +34,12 @@ export interface ControllerSettings {
   /** Delay before recreating a failed Job pod: base * 2^failures, capped (defaults 10 s, 6 min). */
   jobBackoffBaseMs?: number;
   jobBackoffMaxMs?: number;
+  /** A node whose kubelet has not renewed its Lease or status for this long is Unknown (default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
+  /** How often node health is checked (default 5 s). */
+  nodeMonitorPeriodMs?: number;
+  /** Toleration given to pods with none for the not-ready/unreachable taints, as the DefaultTolerationSeconds admission does (default 300). */
+  defaultTolerationSeconds?: number;
 }
 
 export interface Handle {

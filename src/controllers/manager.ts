@@ -19,14 +19,15 @@ import * as gc from './gc.js';
 import * as job from './job.js';
 import * as namespace from './namespace.js';
 import * as nodeIpam from './node-ipam.js';
+import * as nodeLifecycle from './node-lifecycle.js';
 import * as replicaset from './replicaset.js';
 import * as serviceIp from './service-ip.js';
 import * as schedulerBinding from './scheduler-binding.js';
 import type { SchedulerOptions } from './scheduler-binding.js';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob';
+export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'job', 'cronjob', 'endpointslice'];
+export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'job', 'cronjob', 'endpointslice'];
 
 export interface ControllerManagerConfig {
   /** Path of a kubeconfig, or connection settings, or a ready client. */
@@ -73,6 +74,7 @@ const STARTERS: Record<ControllerName, Starter> = {
   'node-ipam': nodeIpam.start,
   job: job.start,
   cronjob: cronjob.start,
+  'node-lifecycle': nodeLifecycle.start,
 };
 
 /** Starts the manager; controllers run only while this instance holds the lease. */

@@ -16,6 +16,8 @@ export interface SimKubeletOptions {
   ready?(pod: Pod): boolean;
   /** Whether a running pod exits at once, and how (default: keeps running). */
   exit?(pod: Pod): 'Succeeded' | 'Failed' | undefined;
+  /** Node Lease renewal interval (default 2 s). */
+  heartbeatMs?: number;
 }
 
 export interface SimKubelet {
@@ -41,6 +43,20 @@ export async function startSimKubelet(opts: SimKubeletOptions): Promise<SimKubel
     const capacity = { cpu: '8', memory: '16Gi', pods: '110' };
     await client.update<Node>(resources.nodes, { ...created, status: { capacity, allocatable: capacity, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'simulated', lastHeartbeatTime: now(), lastTransitionTime: now() }], addresses: [{ type: 'InternalIP', address: `192.168.0.${10 + i}` }, { type: 'Hostname', address: name }] } }, 'status');
   }
+  // Heartbeats: one Lease per node in kube-node-lease, renewed until stop().
+  const renew = async () => {
+    const renewTime = new Date().toISOString().replace(/Z$/, '000Z');
+    for (const name of opts.nodes) {
+      try {
+        await client.patch(resources.leases, 'kube-node-lease', name, { spec: { holderIdentity: name, renewTime } });
+      } catch (err) {
+        if (!isNotFound(err)) continue;
+        await client.create(resources.leases, 'kube-node-lease', { metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime } }).catch(() => undefined);
+      }
+    }
+  };
+  await renew();
+  const heartbeat = setInterval(() => void renew(), opts.heartbeatMs ?? 2000);
   const pods = makeInformer<Pod>(client, resources.pods);
   const ips = new Map<string, string>();
   let nextIp = 2;
@@ -122,6 +138,7 @@ export async function startSimKubelet(opts: SimKubeletOptions): Promise<SimKubel
       await writeStatus(p, ready, 'Running');
     },
     async stop() {
+      clearInterval(heartbeat);
       await pods.stop();
       await chain;
     },
@@ -142,4 +159,11 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** "kind ns/name" -> resourceVersion over the given resources, to tell whether anything was written. */
+export async function objectVersions(client: Client, rts: import('../../src/client/resources.js').ResourceType[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const rt of rts) for (const o of (await client.list(rt)).items) out[`${rt.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`] = o.metadata.resourceVersion ?? '';
+  return out;
 }

@@ -10,7 +10,7 @@ import { createEventRecorder } from '../../src/client/events.js';
 import { resources } from '../../src/client/resources.js';
 import { startControllerManager, type ControllerManagerHandle } from '../../src/controllers/manager.js';
 import { startTestServer, type TestServer } from '../helpers/apiserver.js';
-import { startSimKubelet, waitFor, type SimKubelet } from '../helpers/sim-kubelet.js';
+import { objectVersions, startSimKubelet, waitFor, type SimKubelet } from '../helpers/sim-kubelet.js';
 
 let s: TestServer;
 let client: Client;
@@ -181,17 +181,17 @@ describe('event recorder', () => {
 
 describe('steady state', () => {
   it('makes no further writes once services, slices and endpoints have converged', async () => {
-    const rv = async () => Number((await client.list(resources.namespaces)).metadata.resourceVersion);
-    // Let the work from the earlier tests drain: the revision stops moving.
-    let before = await rv();
+    const kinds = [resources.pods, resources.nodes, resources.services, resources.endpoints, resources.endpointslices];
+    // Let the work from the earlier tests drain: the versions stop moving.
+    let before = await objectVersions(client, kinds);
     await waitFor('quiet', async () => {
       await new Promise((r) => setTimeout(r, 300));
-      const now = await rv();
-      const quiet = now === before;
+      const now = await objectVersions(client, kinds);
+      const quiet = JSON.stringify(now) === JSON.stringify(before);
       before = now;
       return quiet;
     });
     await new Promise((r) => setTimeout(r, 1000));
-    expect(await rv()).toBe(before);
+    expect(await objectVersions(client, kinds)).toEqual(before);
   });
 });

@@ -7,6 +7,7 @@ import { FakeClock } from '../../src/client/clock.js';
 import { desiredGroups, desiredSubsets, resolvePort } from '../../src/controllers/endpointslice.js';
 import { Expectations } from '../../src/controllers/expectations.js';
 import { CidrBlockAllocator, clusterIPAllocator, intToIp, ipToInt, parseCidr, RangeAllocator } from '../../src/controllers/ipalloc.js';
+import { toleration } from '../../src/controllers/node-lifecycle.js';
 import { rankForDeletion } from '../../src/controllers/pods.js';
 import { slowStartBatch } from '../../src/controllers/replicaset.js';
 import { ServiceAllocator } from '../../src/controllers/service-alloc.js';
@@ -149,5 +150,18 @@ describe('endpoint slices', () => {
     const subsets = desiredSubsets(svc, groups)!;
     expect(subsets.flatMap((s) => s.addresses ?? []).map((x) => x.ip)).toEqual(['10.0.0.1']);
     expect(subsets.flatMap((s) => s.notReadyAddresses ?? []).map((x) => x.ip)).toEqual(['10.0.0.2']);
+  });
+});
+
+describe('tolerations', () => {
+  const taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' as const };
+  it('matches by key, operator, value and effect, with optional seconds', () => {
+    expect(toleration(undefined, taint)).toEqual({ tolerated: false });
+    expect(toleration([{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }], taint)).toEqual({ tolerated: true, seconds: 30 });
+    expect(toleration([{ operator: 'Exists' }], taint)).toEqual({ tolerated: true, seconds: undefined });
+    expect(toleration([{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoSchedule' }], taint)).toEqual({ tolerated: false });
+    expect(toleration([{ key: 'other', operator: 'Exists' }], taint)).toEqual({ tolerated: false });
+    expect(toleration([{ key: 'k', operator: 'Equal', value: 'v' }], { key: 'k', value: 'v', effect: 'NoExecute' })).toEqual({ tolerated: true, seconds: undefined });
+    expect(toleration([{ key: 'k', operator: 'Equal', value: 'w' }], { key: 'k', value: 'v', effect: 'NoExecute' })).toEqual({ tolerated: false });
   });
 });
