@@ -13,21 +13,27 @@ export async function start(ctx: ControllerContext): Promise<Handle> {
   const held = new Map<string, string>();
   const loop = createLoop(ctx, 'node-ipam', reconcile);
   const { queue } = loop;
+  // CIDRs nodes already carry (set by us earlier, by a kubelet or by hand) are taken, whenever they appear.
+  const observe = (n: Node) => {
+    const c = n.spec?.podCIDR;
+    const name = n.metadata.name!;
+    if (!c) return queue.add(name);
+    const prev = held.get(name);
+    if (prev === c) return;
+    if (prev) alloc.release(prev);
+    alloc.claim(c);
+    held.set(name, c);
+  };
   nodeInf.on({
-    add: (n) => !n.spec?.podCIDR && queue.add(n.metadata.name!),
-    update: (_, n) => !n.spec?.podCIDR && queue.add(n.metadata.name!),
+    add: observe,
+    update: (_, n) => observe(n),
     delete(n) {
       const c = held.get(n.metadata.name!) ?? n.spec?.podCIDR;
       if (c) alloc.release(c);
       held.delete(n.metadata.name!);
     },
   });
-  const synced = nodeInf.waitForSync().then(() => {
-    for (const n of nodeInf.store.list()) {
-      const c = n.spec?.podCIDR;
-      if (c && alloc.claim(c)) held.set(n.metadata.name!, c);
-    }
-  });
+  const synced = nodeInf.waitForSync();
 
   async function reconcile(name: string): Promise<ReconcileResult> {
     await synced;

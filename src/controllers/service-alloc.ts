@@ -24,14 +24,19 @@ export class ServiceAllocator {
     this.ports = new RangeAllocator(lo, hi);
   }
 
-  /** Records the allocations of an existing Service (e.g. from a list at start). */
+  /** Records what an existing Service holds (at start, or whenever it changes); frees what it no longer uses. */
   observe(svc: Service): void {
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
-    if (this.held.has(key)) return;
+    const h = this.held.get(key) ?? { ip: undefined as number | undefined, ports: [] as number[] };
     const ip = svc.spec.clusterIP && svc.spec.clusterIP !== 'None' ? ipToInt(svc.spec.clusterIP) : undefined;
-    const h = { ip: undefined as number | undefined, ports: [] as number[] };
-    if (ip !== undefined && this.ips.claim(ip)) h.ip = ip;
-    for (const p of svc.spec.ports ?? []) if (p.nodePort && this.ports.claim(p.nodePort)) h.ports.push(p.nodePort);
+    if (ip !== h.ip) {
+      if (h.ip !== undefined) this.ips.release(h.ip);
+      h.ip = ip !== undefined && this.ips.claim(ip) ? ip : undefined;
+    }
+    const ports = (svc.spec.ports ?? []).map((p) => p.nodePort).filter((p): p is number => !!p);
+    for (const p of h.ports) if (!ports.includes(p)) this.ports.release(p);
+    h.ports = h.ports.filter((p) => ports.includes(p));
+    for (const p of ports) if (!h.ports.includes(p) && this.ports.claim(p)) h.ports.push(p);
     this.held.set(key, h);
   }
 

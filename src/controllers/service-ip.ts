@@ -19,19 +19,15 @@ export async function start(ctx: ControllerContext): Promise<Handle> {
     if (!s.spec.clusterIP) return true;
     return (s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && (s.spec.ports ?? []).some((p) => !p.nodePort);
   };
+  // Allocations made by anyone (requested IPs, earlier runs) are taken as soon as they are seen.
+  const seen = (s: Service) => (needs(s) ? queue.add(objectKey(s)) : alloc.observe(s));
   svcInf.on({
-    add: (s) => (needs(s) ? queue.add(objectKey(s)) : undefined),
-    update: (_, s) => (needs(s) ? queue.add(objectKey(s)) : undefined),
+    add: seen,
+    update: (_, s) => seen(s),
     delete: (s) => alloc.release(s.metadata.namespace!, s.metadata.name!),
   });
 
-  // Everything already allocated is taken before anything new is handed out.
-  const synced = svcInf.waitForSync().then(() => {
-    for (const s of svcInf.store.list()) if (!needs(s)) alloc.observe(s);
-  });
-
   async function reconcile(key: string): Promise<ReconcileResult> {
-    await synced;
     const { namespace, name } = splitKey(key);
     const cur = svcInf.store.getBy(namespace, name);
     if (!cur || !needs(cur)) return;

@@ -68,6 +68,10 @@ describe('allocators', () => {
     alloc.release('default', 'np');
     const again = svc('np2', { type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }] });
     expect(alloc.allocate(again).ok).toBe(true);
+    // Observing a changed Service frees what it dropped and takes what it gained.
+    alloc.observe(svc('np2', { type: 'NodePort', clusterIP: again.spec.clusterIP, ports: [{ port: 80, nodePort: 30002 }] }));
+    expect(alloc.allocate(svc('np3', { type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }] })).ok).toBe(true);
+    expect(alloc.allocate(svc('np4', { type: 'NodePort', ports: [{ port: 80, nodePort: 30002 }] }))).toMatchObject({ ok: false });
   });
 });
 
