@@ -14,7 +14,8 @@ let s: TestServer;
 let client: Client;
 let kubelet: SimKubelet;
 const managers: ControllerManagerHandle[] = [];
-const election = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 100 };
+// Generous lease timings so a slow machine never loses the lease by accident; a released lease is taken at the next retry.
+const election = { leaseDurationMs: 8000, renewDeadlineMs: 6000, retryPeriodMs: 100 };
 
 beforeAll(async () => {
   s = await startTestServer();

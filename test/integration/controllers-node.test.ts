@@ -22,7 +22,7 @@ beforeAll(async () => {
   client = connect(s.kubeconfig);
   steady = await startSimKubelet({ client, nodes: ['steady'], heartbeatMs: 200 });
   lonely = await startSimKubelet({ client, nodes: ['lonely'], heartbeatMs: 200 });
-  cm = await startControllerManager({ kubeconfig: s.kubeconfig, leaderElection: false, settings: { nodeMonitorGracePeriodMs: 1500, nodeMonitorPeriodMs: 200 } });
+  cm = await startControllerManager({ kubeconfig: s.kubeconfig, leaderElection: false, settings: { nodeMonitorGracePeriodMs: 3000, nodeMonitorPeriodMs: 200 } });
 });
 afterAll(async () => {
   await cm?.stop();
