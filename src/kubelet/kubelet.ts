@@ -6,6 +6,7 @@
 import type { Node, Pod } from '../api/core.js';
 import type { KubeObject } from '../api/meta.js';
 import { connect, type Client } from '../client/client.js';
+import { createEventRecorder } from '../client/events.js';
 import { isConflict, isNotFound } from '../client/errors.js';
 import { makeInformer, type Informer } from '../client/informer.js';
 import { resources } from '../client/resources.js';
@@ -16,7 +17,9 @@ import { nodeStatus, postNodeStatus, readyCondition, registerNode, renewLease } 
 import { LABEL_MANAGED_BY, LABEL_POD_UID } from './pod-spec.js';
 import { podStatus, statusKey } from './pod-status.js';
 import { PodWorker, type BackoffPolicy } from './pod-worker.js';
+import { dirname, join } from 'node:path';
 import { removePodLogs } from './logs.js';
+import { removePodVolumes } from './volumes.js';
 import { createProbeRunner } from './probes.js';
 import { startKubeletServer, type KubeletServer, type KubeletServerConfig } from './server.js';
 
@@ -32,6 +35,8 @@ export interface KubeletConfig {
   cgroupParent: string;
   /** Root of the pod log directories. */
   logRoot: string;
+  /** Root of the pods' volume directories (default: <logRoot>/../volumes). */
+  volumeRoot?: string;
   /** Node network namespace path, for tcp/http probes (the pods are reachable there). */
   netns?: string;
   maxPods?: number;
@@ -89,6 +94,8 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
   const dirty = new Set<string>();
   const lastPosted = new Map<string, string>();
   const probes = createProbeRunner(cri, config.netns);
+  const volumeRoot = config.volumeRoot ?? join(dirname(config.logRoot), 'volumes');
+  const recorder = createEventRecorder(client, { component: 'kubelet', host: config.node, logger: log });
   const pods = makeInformer<Pod>(client, resources.pods, { fieldSelector: `spec.nodeName=${config.node}`, logger: log });
   const deps = {
     cri, node: config.node, nodeIP: config.nodeIP, cgroupParent: config.cgroupParent, logRoot: config.logRoot,
@@ -96,11 +103,15 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
     imageBackoff: config.imageBackoff ?? { initialMs: 10_000, maxMs: 300_000 },
     pullTimeoutMs: config.pullTimeoutMs ?? 60_000,
     probes, logger: log,
-    async resolveRef(ns: string, kind: 'configmap' | 'secret', name: string, key: string) {
+    event: (pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message),
+    volumeRoot,
+    async getData(ns: string, kind: 'configmap' | 'secret', name: string) {
       try {
-        const o = await client.get<KubeObject & { data?: Record<string, string> }>(kind === 'configmap' ? resources.configmaps : resources.secrets, ns, name);
-        const v = o.data?.[key];
-        return v === undefined ? undefined : kind === 'secret' ? Buffer.from(v, 'base64').toString('utf8') : v;
+        const o = await client.get<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(kind === 'configmap' ? resources.configmaps : resources.secrets, ns, name);
+        const data: Record<string, string | Buffer> = {};
+        for (const [k, v] of Object.entries(o.data ?? {})) data[k] = kind === 'secret' ? Buffer.from(v, 'base64').toString('utf8') : v;
+        for (const [k, v] of Object.entries(o.binaryData ?? {})) data[k] = Buffer.from(v, 'base64');
+        return data;
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
@@ -118,6 +129,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
       const grace = pod ? (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) : 0;
       await w.teardown(grace);
       removePodLogs(config.logRoot, uid);
+      removePodVolumes(volumeRoot, uid);
       workers.delete(uid);
       lastPosted.delete(uid);
       if (pod) {
@@ -223,6 +235,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
       await pods.stop();
       await Promise.all([...running.values()]);
       await server?.close();
+      await recorder.flush().catch(() => undefined);
       cri.close();
       client.close();
     },

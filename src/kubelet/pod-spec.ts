@@ -2,7 +2,7 @@
 // hostname, log directory, namespaces, cgroup parent, port mappings) and a
 // container config (command/args/env with $(VAR) expansion, working dir,
 // log path), with the labels that let a restarted kubelet find its own.
-import type { Container, EnvVar, Pod } from '../api/core.js';
+import type { Container, EnvVar, IntOrString, Pod } from '../api/core.js';
 import type { ContainerConfig, NamespaceOption, PodSandboxConfig } from './cri/types.js';
 
 export const LABEL_POD_NAME = 'io.kubernetes.pod.name';
@@ -124,7 +124,7 @@ export function containerEnv(c: Container, ctx: EnvContext): { key: string; valu
 }
 
 /** The ContainerConfig for one container of the pod. */
-export function containerConfig(pod: Pod, c: Container, opts: { attempt: number; image: string; env: { key: string; value: string }[]; node: string }): ContainerConfig {
+export function containerConfig(pod: Pod, c: Container, opts: { attempt: number; image: string; env: { key: string; value: string }[]; mounts?: { containerPath: string; hostPath: string; readonly: boolean }[]; node: string }): ContainerConfig {
   const vars = new Map(opts.env.map((e) => [e.key, e.value]));
   return {
     metadata: { name: c.name, attempt: opts.attempt },
@@ -133,11 +133,39 @@ export function containerConfig(pod: Pod, c: Container, opts: { attempt: number;
     args: (c.args ?? []).map((s) => expand(s, vars)),
     workingDir: c.workingDir ?? '',
     envs: opts.env,
+    mounts: opts.mounts ?? [],
     logPath: `${c.name}/${opts.attempt}.log`,
     stdin: c.stdin === true,
     tty: c.tty === true,
     labels: { [LABEL_POD_NAME]: pod.metadata.name!, [LABEL_POD_NAMESPACE]: pod.metadata.namespace ?? 'default', [LABEL_POD_UID]: pod.metadata.uid!, [LABEL_CONTAINER_NAME]: c.name, [LABEL_MANAGED_BY]: opts.node },
     annotations: { 'io.kubernetes.container.restartCount': String(opts.attempt) },
-    linux: { securityContext: { namespaceOptions: namespaceOptions(pod) } },
+    linux: { resources: linuxResources(c), securityContext: { namespaceOptions: namespaceOptions(pod) } },
+  };
+}
+
+const SUFFIX: Record<string, number> = {
+  m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity ("500m", "128Mi", "1.5", "2e3") as a number; NaN when malformed. */
+export function parseQuantity(q: IntOrString | undefined): number {
+  if (q === undefined) return NaN;
+  if (typeof q === 'number') return q;
+  const m = /^([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] ? SUFFIX[m[2]]! : 1);
+}
+
+const CPU_PERIOD = 100_000;
+
+/** CFS shares/quota from cpu requests/limits and the memory limit, as the kubelet maps them for cgroupfs. */
+export function linuxResources(c: Container): NonNullable<NonNullable<ContainerConfig['linux']>['resources']> {
+  const cpuLimit = parseQuantity(c.resources?.limits?.cpu);
+  const cpuRequest = parseQuantity(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
+  const mem = parseQuantity(c.resources?.limits?.memory);
+  return {
+    cpuShares: Number.isFinite(cpuRequest) ? Math.max(2, Math.floor(cpuRequest * 1024)) : 2,
+    ...(Number.isFinite(cpuLimit) ? { cpuPeriod: CPU_PERIOD, cpuQuota: Math.max(1000, Math.ceil(cpuLimit * CPU_PERIOD)) } : {}),
+    ...(Number.isFinite(mem) ? { memoryLimitInBytes: Math.floor(mem) } : {}),
   };
 }

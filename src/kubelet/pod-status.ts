@@ -29,6 +29,9 @@ export interface ObservedPod {
   startTime: string;
   sandboxReady: boolean;
   containers: ObservedContainer[];
+  initContainers?: ObservedContainer[];
+  /** Every init container has completed successfully (true when there are none). */
+  initialized?: boolean;
   /** Pod-level reason/message (e.g. sandbox creation failing). */
   reason?: string;
   message?: string;
@@ -39,6 +42,8 @@ const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 /** Pending / Running / Succeeded / Failed by the Kubernetes rules for regular containers. */
 export function podPhase(o: ObservedPod): NonNullable<PodStatus['phase']> {
   const cs = o.containers;
+  if ((o.initContainers ?? []).some((c) => c.final && 'terminated' in c.state && c.state.terminated.exitCode !== 0)) return 'Failed';
+  if (o.initialized === false) return 'Pending';
   if (cs.length > 0 && cs.every((c) => c.final && 'terminated' in c.state)) {
     return cs.every((c) => 'terminated' in c.state && c.state.terminated.exitCode === 0) ? 'Succeeded' : 'Failed';
   }
@@ -67,7 +72,7 @@ export function podStatus(pod: Pod, o: ObservedPod): PostedPodStatus {
   const ready = notReady.length === 0 && phase === 'Running';
   const reasonNR = phase === 'Succeeded' ? 'PodCompleted' : 'ContainersNotReady';
   const msgNR = notReady.length ? `containers with unready status: [${notReady.join(' ')}]` : undefined;
-  const containerStatuses: ContainerStatus[] = o.containers.map((c) => ({
+  const toStatus = (c: ObservedContainer): ContainerStatus => ({
     name: c.name,
     ready: c.ready,
     restartCount: c.restartCount,
@@ -77,12 +82,14 @@ export function podStatus(pod: Pod, o: ObservedPod): PostedPodStatus {
     started: c.started,
     state: c.state as unknown as Record<string, Record<string, unknown>>,
     lastState: (c.lastState ?? {}) as unknown as Record<string, Record<string, unknown>>,
-  }));
+  });
+  const containerStatuses = o.containers.map(toStatus);
+  const initialized = o.initialized !== false;
   return {
     phase,
     conditions: [
       condition('PodReadyToStartContainers', o.sandboxReady, prevConds),
-      condition('Initialized', true, prevConds),
+      condition('Initialized', initialized, prevConds, 'ContainersNotInitialized', initialized ? undefined : `containers with incomplete status: [${(o.initContainers ?? []).filter((c) => !(c.final && 'terminated' in c.state && c.state.terminated.exitCode === 0)).map((c) => c.name).join(' ')}]`),
       condition('ContainersReady', ready, prevConds, reasonNR, msgNR),
       condition('Ready', ready, prevConds, reasonNR, msgNR),
       condition('PodScheduled', true, prevConds),
@@ -91,6 +98,7 @@ export function podStatus(pod: Pod, o: ObservedPod): PostedPodStatus {
     ...(o.podIP ? { podIP: o.podIP, podIPs: [{ ip: o.podIP }] } : {}),
     startTime: o.startTime,
     containerStatuses,
+    ...(o.initContainers?.length ? { initContainerStatuses: o.initContainers.map(toStatus) } : {}),
     qosClass: pod.status?.qosClass ?? 'BestEffort',
     reason: o.reason ?? null,
     message: o.message ?? null,

@@ -12,6 +12,7 @@ import type { ContainerStatus as CriContainerStatus, PodSandboxConfig } from './
 import { containerConfig, containerEnv, EnvError, LABEL_CONTAINER_NAME, LABEL_POD_UID, podLogDirectory, sandboxConfig, type EnvContext } from './pod-spec.js';
 import type { ObservedContainer, ObservedPod, ObservedState } from './pod-status.js';
 import type { ProbeRunner } from './probes.js';
+import { containerMounts, prepareVolumes, VolumeError, type DataSource } from './volumes.js';
 
 export interface BackoffPolicy {
   initialMs: number;
@@ -27,9 +28,13 @@ export interface WorkerDeps {
   restartBackoff: BackoffPolicy;
   imageBackoff: BackoffPolicy;
   pullTimeoutMs: number;
-  /** Fetches configMapKeyRef/secretKeyRef values for env. */
-  resolveRef(namespace: string, kind: 'configmap' | 'secret', name: string, key: string): Promise<string | undefined>;
+  /** ConfigMap/Secret data for env references and volumes. */
+  getData: DataSource;
+  /** Root of the pods' volume directories. */
+  volumeRoot: string;
   probes: ProbeRunner;
+  /** Records a core/v1 Event about the pod (kubectl describe shows them). */
+  event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
   logger: Logger;
   clock?: () => number;
 }
@@ -46,6 +51,8 @@ interface ContainerRecord {
   pullDelay: number;
   started: boolean;
   final?: ObservedState;
+  /** The back-off of the current exit has been announced. */
+  backoffNoted?: boolean;
 }
 
 const iso = (ns: number) => new Date(Math.floor(ns / 1e6)).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -107,14 +114,31 @@ export class PodWorker {
   async sync(pod: Pod): Promise<ObservedPod> {
     if (!this.adopted) await this.adopt(pod).catch((err: Error) => this.d.logger.warn({ pod: this.uid, err: err.message }, 'adopt failed'));
     if (!this.terminated) await this.ensureSandbox(pod);
+    // Init containers one at a time, each to a successful exit, before any regular container.
+    const initContainers: ObservedContainer[] = [];
+    let initialized = true;
+    let initFailed = false;
+    for (const c of pod.spec.initContainers ?? []) {
+      if (!initialized) {
+        initContainers.push(this.observedFrom(c, this.rec(c.name), { waiting: { reason: 'PodInitializing' } }, false, false));
+        continue;
+      }
+      const o = await this.syncContainer(pod, c, true);
+      initContainers.push(o);
+      const ok = o.final && 'terminated' in o.state && o.state.terminated.exitCode === 0;
+      if (!ok) initialized = false;
+      if (o.final && !ok) initFailed = true;
+    }
     const containers: ObservedContainer[] = [];
-    for (const c of pod.spec.containers) containers.push(await this.syncContainer(pod, c));
+    for (const c of pod.spec.containers) {
+      containers.push(initialized ? await this.syncContainer(pod, c, false) : this.observedFrom(c, this.rec(c.name), { waiting: { reason: 'PodInitializing' } }, false, initFailed));
+    }
     const observed: ObservedPod = {
       hostIP: this.d.nodeIP, podIP: this.podIP, startTime: pod.status?.startTime ?? this.startTime,
-      sandboxReady: this.sandboxId !== undefined && !this.sandboxError, containers,
+      sandboxReady: this.sandboxId !== undefined && !this.sandboxError, containers, initContainers, initialized,
       ...(this.sandboxError ? { reason: 'FailedCreatePodSandBox', message: this.sandboxError } : {}),
     };
-    if (!this.terminated && containers.length > 0 && containers.every((c) => c.final)) {
+    if (!this.terminated && (initFailed || (containers.length > 0 && containers.every((c) => c.final)))) {
       // Finished for good: release the pod's IP now, keep the containers (and logs) until deletion.
       this.terminated = true;
       if (this.sandboxId) await this.d.cri.stopPodSandbox(this.sandboxId).catch((err: Error) => this.d.logger.warn({ err: err.message }, 'stop sandbox of finished pod'));
@@ -146,6 +170,7 @@ export class PodWorker {
       this.podIP = (await this.d.cri.podSandboxStatus(this.sandboxId)).network?.ip || undefined;
     } catch (err) {
       this.sandboxError = err instanceof CriError ? err.details : String(err);
+      this.d.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${this.sandboxError}`);
       this.sandboxRetryAt = this.now() + restartDelay(this.d.restartBackoff, Math.max(1, this.sandboxAttempt++));
       this.d.logger.warn({ pod: pod.metadata.name, err: this.sandboxError }, 'RunPodSandbox failed');
     }
@@ -158,7 +183,7 @@ export class PodWorker {
     };
   }
 
-  private async syncContainer(pod: Pod, c: Container): Promise<ObservedContainer> {
+  private async syncContainer(pod: Pod, c: Container, init: boolean): Promise<ObservedContainer> {
     const r = this.rec(c.name);
     if (r.final) return this.observedFrom(c, r, r.final, false, true);
     let st: CriContainerStatus | undefined;
@@ -173,9 +198,10 @@ export class PodWorker {
     if (st?.state === 'CONTAINER_RUNNING') {
       r.started = true;
       r.waiting = undefined;
-      const ready = await this.d.probes.ready(pod, c, r.id!, st.startedAt / 1e6, this.podIP);
+      const ready = !init && (await this.d.probes.ready(pod, c, r.id!, st.startedAt / 1e6, this.podIP));
       if (!(await this.d.probes.alive(pod, c, r.id!, st.startedAt / 1e6, this.podIP))) {
         this.d.logger.info({ pod: pod.metadata.name, container: c.name }, 'liveness probe failed, restarting');
+        this.d.event(pod, 'Normal', 'Killing', `Container ${c.name} failed liveness probe, will be restarted`);
         await this.d.cri.stopContainer(r.id!, pod.spec.terminationGracePeriodSeconds ?? 30).catch(() => undefined);
       }
       return this.observedFrom(c, r, { running: { startedAt: iso(st.startedAt) } }, ready, false);
@@ -185,7 +211,9 @@ export class PodWorker {
         exitCode: st.exitCode, reason: st.reason || (st.exitCode === 0 ? 'Completed' : 'Error'), ...(st.message ? { message: st.message } : {}),
         startedAt: st.startedAt ? iso(st.startedAt) : undefined, finishedAt: iso(st.finishedAt || Date.now() * 1e6), containerID: `containerd://${st.id}`,
       } };
-      const policy = pod.spec.restartPolicy ?? 'Always';
+      // Init containers run to completion: they are restarted only on failure, and never under Never.
+      const podPolicy = pod.spec.restartPolicy ?? 'Always';
+      const policy = init ? (podPolicy === 'Never' ? 'Never' : 'OnFailure') : podPolicy;
       const restart = !this.terminated && (policy === 'Always' || (policy === 'OnFailure' && st.exitCode !== 0));
       if (!restart) {
         r.final = terminated;
@@ -195,6 +223,8 @@ export class PodWorker {
       if (this.now() < r.restartAt) {
         const secs = Math.round(restartDelay(this.d.restartBackoff, r.restartCount) / 1000);
         r.last = terminated;
+        if (!r.backoffNoted) this.d.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace ?? 'default'}(${this.uid})`);
+        r.backoffNoted = true;
         return this.observedFrom(c, r, { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${secs}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace ?? 'default'}(${this.uid})` } }, false, false);
       }
       // Restart: the old instance goes (its state lives on as lastState), a new attempt is created.
@@ -204,6 +234,7 @@ export class PodWorker {
       r.restartCount++;
       r.attempt++;
       r.restartAt = 0;
+      r.backoffNoted = false;
     }
     if (this.terminated || !this.sandboxId || !this.sandboxCfg) {
       return this.observedFrom(c, r, { waiting: { reason: 'ContainerCreating' } }, false, false);
@@ -213,7 +244,7 @@ export class PodWorker {
   }
 
   /** Pull-if-missing with back-off; returns the image ref or undefined (r.waiting says why). */
-  private async ensureImage(c: Container, r: ContainerRecord): Promise<string | undefined> {
+  private async ensureImage(pod: Pod, c: Container, r: ContainerRecord): Promise<string | undefined> {
     const image = c.image ?? '';
     const present = await this.d.cri.imageStatus(image);
     if (present) return present.id;
@@ -222,47 +253,57 @@ export class PodWorker {
       return undefined;
     }
     if (this.now() < r.pullAt) {
+      if (r.waiting?.reason === 'ErrImagePull') this.d.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${image}"`);
       r.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ${r.waiting?.message?.replace(/^Back-off pulling image "[^"]*": /, '') ?? ''}` };
       return undefined;
     }
+    this.d.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
     try {
-      return await this.d.cri.pullImage(image, this.sandboxCfg, this.d.pullTimeoutMs);
+      const t0 = this.now();
+      const ref = await this.d.cri.pullImage(image, this.sandboxCfg, this.d.pullTimeoutMs);
+      this.d.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${this.now() - t0}ms`);
+      return ref;
     } catch (err) {
       r.pullDelay = r.pullDelay ? Math.min(this.d.imageBackoff.maxMs, r.pullDelay * 2) : this.d.imageBackoff.initialMs;
       r.pullAt = this.now() + r.pullDelay;
       r.waiting = { reason: 'ErrImagePull', message: `failed to pull image "${image}": ${err instanceof CriError ? err.details : String(err)}` };
+      this.d.event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${r.waiting.message}`);
       return undefined;
     }
   }
 
   private async startContainer(pod: Pod, c: Container, r: ContainerRecord): Promise<void> {
-    const imageRef = await this.ensureImage(c, r);
+    const imageRef = await this.ensureImage(pod, c, r);
     if (!imageRef) return;
     r.imageRef = imageRef;
     let env: { key: string; value: string }[];
+    let mounts: { containerPath: string; hostPath: string; readonly: boolean }[];
     try {
+      mounts = containerMounts(c, await prepareVolumes(pod, this.d.volumeRoot, this.d.getData));
       const refs: EnvContext['refs'] = new Map();
       for (const e of c.env ?? []) {
         const ref = e.valueFrom?.configMapKeyRef ? { kind: 'configmap' as const, ...e.valueFrom.configMapKeyRef } : e.valueFrom?.secretKeyRef ? { kind: 'secret' as const, ...e.valueFrom.secretKeyRef } : undefined;
-        if (ref) refs.set(`${ref.kind}/${ref.name}/${ref.key}`, await this.d.resolveRef(pod.metadata.namespace ?? 'default', ref.kind, ref.name, ref.key));
+        if (ref) refs.set(`${ref.kind}/${ref.name}/${ref.key}`, (await this.d.getData(pod.metadata.namespace ?? 'default', ref.kind, ref.name))?.[ref.key]?.toString());
       }
       env = containerEnv(c, { pod, podIP: this.podIP ?? '', hostIP: this.d.nodeIP, refs });
     } catch (err) {
-      r.waiting = { reason: 'CreateContainerConfigError', message: err instanceof EnvError ? err.message : String(err) };
+      r.waiting = { reason: 'CreateContainerConfigError', message: err instanceof EnvError || err instanceof VolumeError ? err.message : String(err) };
       return;
     }
     let id: string;
     try {
-      id = await this.d.cri.createContainer(this.sandboxId!, containerConfig(pod, c, { attempt: r.attempt, image: c.image ?? '', env, node: this.d.node }), this.sandboxCfg!);
+      id = await this.d.cri.createContainer(this.sandboxId!, containerConfig(pod, c, { attempt: r.attempt, image: c.image ?? '', env, mounts, node: this.d.node }), this.sandboxCfg!);
     } catch (err) {
       r.waiting = { reason: 'CreateContainerError', message: err instanceof CriError ? err.details : String(err) };
       return;
     }
     r.id = id;
+    this.d.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
     try {
       await this.d.cri.startContainer(id);
       r.waiting = undefined;
       r.started = true;
+      this.d.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
     } catch (err) {
       // A failed start leaves an exited container: the next sync sees it and applies the restart policy.
       r.waiting = { reason: 'RunContainerError', message: err instanceof CriError ? err.details : String(err) };

@@ -91,25 +91,89 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     expect(cs.state?.running).toBeDefined();
     expect(cs.image).toBe(BUSYBOX_IMAGE);
     expect(n.agent.localEndpoints().map((e) => e.ip)).toContain(ip);
+    await until('Created and Started events for web', async () => {
+      const evs = (await n.server.request('GET', '/api/v1/namespaces/default/events')).json().items as { reason: string; involvedObject: { name: string } }[];
+      const reasons = evs.filter((e) => e.involvedObject.name === 'web').map((e) => e.reason);
+      return reasons.includes('Created') && reasons.includes('Started');
+    }, 5000);
 
     const fromNode = execFileSync('nsenter', [`--net=/var/run/netns/${n.nodeNs}`, '--', '/usr/bin/busybox', 'wget', '-qO-', `http://${ip}:8080/`], { encoding: 'utf8', timeout: 10_000 });
     expect(fromNode.trim()).toBe(`hello from web at ${ip}`);
 
     await n.kubectl(['apply', '-f', '-'], pod('client', {
       restartPolicy: 'Never',
-      containers: [{ name: 'wget', image: BUSYBOX_IMAGE, command: ['wget', '-qO-', `http://${ip}:8080/`] }],
+      // A few tries with a timeout each (timeout, not wget -T: that segfaults in Debian's busybox on a refused connection).
+      containers: [{ name: 'wget', image: BUSYBOX_IMAGE, command: ['sh', '-c', `for i in 1 2 3 4 5; do timeout 3 wget -qO- http://${ip}:8080/ && exit 0; echo "attempt $i failed" >&2; sleep 0.5; done; exit 1`] }],
     }));
     const client = await until('client Succeeded', async () => {
       const p = await getPod('client');
-      if (p.status?.phase === 'Failed') throw new Error(`client failed: ${JSON.stringify(p.status.containerStatuses)}`);
+      if (p.status?.phase === 'Failed') return p;
       return p.status?.phase === 'Succeeded' && p;
+    }).catch(async (err: Error) => {
+      throw new Error(`${err.message}; client status: ${JSON.stringify((await getPod('client')).status)}`);
     });
+    expect(client.status?.phase, await n.kubectl(['logs', 'client']).catch((e: Error) => e.message)).toBe('Succeeded');
     expect(client.status!.containerStatuses![0]!.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
     const logDir = join(n.logRoot, `default_client_${client.metadata.uid}`, 'wget');
     const log = readFileSync(join(logDir, readdirSync(logDir)[0]!), 'utf8');
     expect(log).toContain(`hello from web at ${ip}`);
     // The same through the API server's pods/log, proxied to the kubelet's /containerLogs.
-    expect((await n.kubectl(['logs', 'client'])).trim()).toBe(`hello from web at ${ip}`);
+    const clientLog = await n.kubectl(['logs', 'client']);
+    if (clientLog.includes('attempt')) console.log(`kubelet-containerd: client needed retries: ${clientLog}`);
+    expect(clientLog).toContain(`hello from web at ${ip}`);
+  });
+
+  it('provides configMap and emptyDir volumes, secret env and a memory limit', async () => {
+    await n.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { greeting: 'hi from a configmap\n' } }));
+    await n.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec', namespace: 'default' }, stringData: { token: 's3cret' } }));
+    await n.kubectl(['apply', '-f', '-'], pod('vols', {
+      volumes: [{ name: 'cfg', configMap: { name: 'cfg' } }, { name: 'scratch', emptyDir: {} }],
+      containers: [{
+        name: 'c', image: BUSYBOX_IMAGE,
+        command: ['sh', '-c', 'cat /cfg/greeting; echo "token=$TOKEN"; echo written > /scratch/f && cat /scratch/f; exec sleep 3600'],
+        env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'sec', key: 'token' } } }],
+        volumeMounts: [{ name: 'cfg', mountPath: '/cfg', readOnly: true }, { name: 'scratch', mountPath: '/scratch' }],
+        resources: { limits: { memory: '64Mi', cpu: '250m' } },
+      }],
+    }));
+    const p = await until('vols Running', async () => {
+      const cur = await getPod('vols');
+      return cur.status?.phase === 'Running' && cur;
+    });
+    await until('vols logs', async () => (await n.kubectl(['logs', 'vols'])).includes('written'));
+    expect((await n.kubectl(['logs', 'vols'])).trim().split('\n')).toEqual(['hi from a configmap', 'token=s3cret', 'written']);
+    const id = p.status!.containerStatuses![0]!.containerID!.replace('containerd://', '');
+    const limitFile = readdirSync('/sys/fs/cgroup/memory').filter((d) => d.startsWith('ebbflow-test-kl-')).map((d) => `/sys/fs/cgroup/memory/${d}/${id}/memory.limit_in_bytes`).find((f) => existsSync(f));
+    expect(limitFile).toBeDefined();
+    expect(Number(readFileSync(limitFile!, 'utf8'))).toBe(64 * 1024 * 1024);
+  });
+
+  it('runs init containers to completion before the app container', async () => {
+    await n.kubectl(['apply', '-f', '-'], pod('withinit', {
+      volumes: [{ name: 'work', emptyDir: {} }],
+      initContainers: [{ name: 'prep', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo prepared > /work/msg'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+      containers: [{ name: 'app', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'cat /work/msg; exec sleep 3600'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+    }));
+    const p = await until('withinit Running', async () => {
+      const cur = await getPod('withinit');
+      return cur.status?.phase === 'Running' && cur;
+    });
+    expect(p.status!.conditions!.find((c) => c.type === 'Initialized')?.status).toBe('True');
+    expect(p.status!.initContainerStatuses![0]!.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    await until('app log', async () => (await n.kubectl(['logs', 'withinit', '-c', 'app'])).trim() === 'prepared');
+  });
+
+  it('keeps running pods across a kubelet restart (same containers, no new sandbox)', async () => {
+    const before = await getPod('web');
+    const boxes = (await n.kubelet.cri.listPodSandbox()).length;
+    await n.restartKubelet();
+    await n.kubelet.syncNow();
+    const after = await getPod('web');
+    expect(after.status?.containerStatuses?.[0]?.containerID).toBe(before.status?.containerStatuses?.[0]?.containerID);
+    expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+    expect(after.status?.podIP).toBe(before.status?.podIP);
+    expect((await n.kubelet.cri.listPodSandbox()).length).toBe(boxes);
+    await until('web Ready again', async () => (await getPod('web')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
   });
 
   it('reports an image that cannot be found as ErrImagePull / ImagePullBackOff, quickly', async () => {

@@ -24,6 +24,8 @@ export interface KubeletNode {
   agent: AgentHandle;
   containerd: ContainerdHandle;
   kubelet: KubeletHandle;
+  /** Stops the kubelet (pods keep running) and starts a new one with the same config. */
+  restartKubelet(): Promise<KubeletHandle>;
   node: string;
   nodeNs: string;
   dir: string;
@@ -144,16 +146,23 @@ export async function startKubeletNode(opts: { prefix: string; node: string; pod
     }
     const logRoot = join(dir, 'pods');
     const pki = (f: string) => readFileSync(join(server.dir, 'pki', f), 'utf8');
-    const kubelet = await startKubelet({
+    const kubeletConfig: KubeletConfig = {
       node: opts.node, kubeconfig: server.kubeconfig, criAddress: containerd.address, podCIDR: opts.podCIDR, nodeIP: NODE_IP,
       cgroupParent: `/${cgroupName}`, logRoot, netns: netnsPath(nodeNs), logger,
       // The kubelet API borrows the API server's serving pair; only clients signed by the cluster CA get in.
       server: { host: NODE_IP, port: 0, cert: pki('server.crt'), key: pki('server.key'), clientCA: pki('ca.crt') },
       ...opts.kubelet,
-    });
+    };
+    let kubelet = await startKubelet(kubeletConfig);
     cleanups.push(() => kubelet.stop());
-    return {
+    const handle: KubeletNode = {
       server, agent, containerd, kubelet, node: opts.node, nodeNs, dir, logRoot,
+      async restartKubelet() {
+        await kubelet.stop();
+        kubelet = await startKubelet(kubeletConfig);
+        handle.kubelet = kubelet;
+        return kubelet;
+      },
       async kubectl(args, input) {
         const r = await server.kubectl(args, input);
         if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
@@ -161,6 +170,7 @@ export async function startKubeletNode(opts: { prefix: string; node: string; pod
       },
       close,
     };
+    return handle;
   } catch (err) {
     await close();
     throw err;
