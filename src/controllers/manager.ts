@@ -13,6 +13,7 @@ import { startLeaderElection, type LeaderElector } from '../client/leaderelectio
 import { forComponent, type Logger } from '../log/logger.js';
 import type { ControllerContext, ControllerSettings, Handle } from './controller.js';
 import * as cronjob from './cronjob.js';
+import * as daemonset from './daemonset.js';
 import * as deployment from './deployment.js';
 import * as endpointslice from './endpointslice.js';
 import * as gc from './gc.js';
@@ -25,9 +26,9 @@ import * as serviceIp from './service-ip.js';
 import * as schedulerBinding from './scheduler-binding.js';
 import type { SchedulerOptions } from './scheduler-binding.js';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle';
+export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle' | 'daemonset';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'job', 'cronjob', 'endpointslice'];
+export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'endpointslice'];
 
 export interface ControllerManagerConfig {
   /** Path of a kubeconfig, or connection settings, or a ready client. */
@@ -75,6 +76,7 @@ const STARTERS: Record<ControllerName, Starter> = {
   job: job.start,
   cronjob: cronjob.start,
   'node-lifecycle': nodeLifecycle.start,
+  daemonset: daemonset.start,
 };
 
 /** Starts the manager; controllers run only while this instance holds the lease. */
