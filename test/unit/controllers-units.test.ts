@@ -7,6 +7,7 @@ import { FakeClock } from '../../src/client/clock.js';
 import { desiredGroups, desiredSubsets, resolvePort } from '../../src/controllers/endpointslice.js';
 import { Expectations } from '../../src/controllers/expectations.js';
 import { CidrBlockAllocator, clusterIPAllocator, intToIp, ipToInt, parseCidr, RangeAllocator } from '../../src/controllers/ipalloc.js';
+import { shouldRun, targetNode } from '../../src/controllers/daemonset.js';
 import { toleration } from '../../src/controllers/node-lifecycle.js';
 import { rankForDeletion } from '../../src/controllers/pods.js';
 import { slowStartBatch } from '../../src/controllers/replicaset.js';
@@ -167,5 +168,24 @@ describe('tolerations', () => {
     expect(toleration([{ key: 'other', operator: 'Exists' }], taint)).toEqual({ tolerated: false });
     expect(toleration([{ key: 'k', operator: 'Equal', value: 'v' }], { key: 'k', value: 'v', effect: 'NoExecute' })).toEqual({ tolerated: true, seconds: undefined });
     expect(toleration([{ key: 'k', operator: 'Equal', value: 'w' }], { key: 'k', value: 'v', effect: 'NoExecute' })).toEqual({ tolerated: false });
+  });
+});
+
+describe('daemon placement', () => {
+  const ds = (spec: Partial<Pod['spec']> = {}) => ({ metadata: { name: 'd' }, spec: { selector: {}, template: { spec: { containers: [], ...spec } } } }) as never;
+  const node = (labels: Record<string, string> = {}, taints: { key: string; effect: 'NoSchedule' | 'NoExecute' | 'PreferNoSchedule' }[] = []) => ({ metadata: { name: 'n', labels }, spec: { taints } }) as never;
+  it('honours nodeSelector and taints, with the default daemon tolerations', () => {
+    expect(shouldRun(ds(), node())).toBe(true);
+    expect(shouldRun(ds({ nodeSelector: { role: 'edge' } }), node({ role: 'core' }))).toBe(false);
+    expect(shouldRun(ds({ nodeSelector: { role: 'edge' } }), node({ role: 'edge' }))).toBe(true);
+    expect(shouldRun(ds(), node({}, [{ key: 'dedicated', effect: 'NoSchedule' }]))).toBe(false);
+    expect(shouldRun(ds(), node({}, [{ key: 'dedicated', effect: 'PreferNoSchedule' }]))).toBe(true);
+    expect(shouldRun(ds(), node({}, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }]))).toBe(true);
+    expect(shouldRun(ds({ tolerations: [{ operator: 'Exists' }] }), node({}, [{ key: 'dedicated', effect: 'NoExecute' }]))).toBe(true);
+  });
+  it('finds the node a pod is pinned to', () => {
+    expect(targetNode({ metadata: {}, spec: { nodeName: 'a', containers: [] } } as never)).toBe('a');
+    expect(targetNode({ metadata: {}, spec: { containers: [], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['b'] }] }] } } } } } as never)).toBe('b');
+    expect(targetNode({ metadata: {}, spec: { containers: [] } } as never)).toBeUndefined();
   });
 });
