@@ -163,6 +163,23 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     await until('app log', async () => (await n.kubectl(['logs', 'withinit', '-c', 'app'])).trim() === 'prepared');
   });
 
+  it('restarts a container whose exec liveness probe fails; an httpGet readiness probe gates Ready', async () => {
+    await n.kubectl(['apply', '-f', '-'], pod('probed', {
+      containers: [{
+        name: 'c', image: BUSYBOX_IMAGE,
+        command: ['sh', '-c', 'echo ok > /www/ready; touch /tmp/healthy; httpd -p 8081 -h /www; sleep 2; rm /tmp/healthy; exec sleep 3600'],
+        readinessProbe: { httpGet: { path: '/ready', port: 8081 }, periodSeconds: 1 },
+        livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2 },
+      }],
+    }));
+    await until('probed Ready', async () => (await getPod('probed')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+    const p = await until('liveness restart', async () => {
+      const cur = await getPod('probed');
+      return (cur.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && cur;
+    }, 30_000);
+    expect(p.status!.containerStatuses![0]!.lastState?.terminated).toBeDefined();
+  }, 40_000);
+
   it('keeps running pods across a kubelet restart (same containers, no new sandbox)', async () => {
     const before = await getPod('web');
     const boxes = (await n.kubelet.cri.listPodSandbox()).length;

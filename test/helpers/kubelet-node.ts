@@ -4,14 +4,14 @@
 // namespace with its own dirs, our images imported, and the kubelet.
 // close() removes everything it made, in reverse, even after failures.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type AgentHandle } from '../../src/agent/agent.js';
-import { startContainerd, type ContainerdHandle } from '../../src/kubelet/containerd.js';
-import { createCriClient } from '../../src/kubelet/cri/client.js';
-import { PAUSE_IMAGE, buildBusyboxImage, buildPauseImage, importImage, writeArchive } from '../../src/kubelet/images.js';
-import { startKubelet, type KubeletConfig, type KubeletHandle } from '../../src/kubelet/kubelet.js';
+import { removeCgroupParent } from '../../src/kubelet/cgroups.js';
+import type { ContainerdHandle } from '../../src/kubelet/containerd.js';
+import type { KubeletConfig, KubeletHandle } from '../../src/kubelet/kubelet.js';
+import { startNodeRuntime, type NodeRuntimeHandle } from '../../src/kubelet/node.js';
 import { createLogger } from '../../src/log/logger.js';
 import { CGROUP2_ROOT, cleanupStale, createCgroup, createNetns, deleteNetns, netnsPath, sysctl } from '../../src/netns/index.js';
 import { startTestServer, type TestServer } from './apiserver.js';
@@ -33,29 +33,6 @@ export interface KubeletNode {
   /** Runs kubectl, throwing with stderr on failure; returns stdout. */
   kubectl(args: string[], input?: string): Promise<string>;
   close(): Promise<void>;
-}
-
-const CGROUP_FS = '/sys/fs/cgroup';
-
-/** Removes a cgroup directory tree (children first) in every hierarchy of this hybrid host; only empty cgroups can go. */
-export function removeCgroupEverywhere(name: string): string[] {
-  const left: string[] = [];
-  const rm = (path: string) => {
-    for (const e of readdirSync(path)) {
-      const p = join(path, e);
-      if (statSync(p).isDirectory()) rm(p);
-    }
-    try {
-      rmdirSync(path);
-    } catch {
-      left.push(path);
-    }
-  };
-  for (const h of readdirSync(CGROUP_FS)) {
-    const p = join(CGROUP_FS, h, name);
-    if (existsSync(p)) rm(p);
-  }
-  return left;
 }
 
 /** Pids of containerd shims serving our containerd (their -address names our socket). */
@@ -107,7 +84,7 @@ export async function startKubeletNode(opts: { prefix: string; node: string; pod
     const podCgroup = `${CGROUP2_ROOT}/${cgroupName}`;
     await createCgroup(podCgroup);
     cleanups.push(() => {
-      const left = removeCgroupEverywhere(cgroupName);
+      const left = removeCgroupParent(`/${cgroupName}`);
       if (left.length) throw new Error(`cgroups left: ${left.join(' ')}`);
     });
     cleanups.push(() => rmSync(pinRoot, { recursive: true, force: true }));
@@ -119,50 +96,32 @@ export async function startKubeletNode(opts: { prefix: string; node: string; pod
       flowsAddress: null, metricsAddress: null, logger,
     });
     cleanups.push(() => agent.stop());
-    const containerd = await startContainerd({ runDir: join(dir, 'containerd'), sandboxImage: PAUSE_IMAGE, cniBinDir, cniConfDir, netns: netnsPath(nodeNs), logger });
+    const logRoot = join(dir, 'node', 'pods');
+    const pki = (f: string) => readFileSync(join(server.dir, 'pki', f), 'utf8');
+    let runtime: NodeRuntimeHandle | undefined;
+    let address = '';
     cleanups.push(() => {
       for (const m of mountsUnder(dir)) execFileSync('umount', ['-l', m]);
     });
-    cleanups.push(() => containerd.stop());
     cleanups.push(() => {
-      for (const pid of shimsOf(containerd.address)) process.kill(pid, 'SIGKILL');
+      if (address) for (const pid of shimsOf(address)) process.kill(pid, 'SIGKILL');
     });
-    cleanups.push(async () => {
-      // Whatever pods are left: stop and remove their sandboxes so no shim, mount or veth outlives the test.
-      const cri = createCriClient({ address: containerd.address });
-      try {
-        for (const b of await cri.listPodSandbox()) {
-          await cri.stopPodSandbox(b.id).catch(() => undefined);
-          await cri.removePodSandbox(b.id).catch(() => undefined);
-        }
-      } finally {
-        cri.close();
-      }
-    });
-    for (const [name, build] of [['pause', buildPauseImage], ['busybox', buildBusyboxImage]] as const) {
-      const file = join(dir, `${name}.tar`);
-      writeArchive(file, await build());
-      await importImage(file, containerd.address);
-    }
-    const logRoot = join(dir, 'pods');
-    const pki = (f: string) => readFileSync(join(server.dir, 'pki', f), 'utf8');
-    const kubeletConfig: KubeletConfig = {
-      node: opts.node, kubeconfig: server.kubeconfig, criAddress: containerd.address, podCIDR: opts.podCIDR, nodeIP: NODE_IP,
-      cgroupParent: `/${cgroupName}`, logRoot, netns: netnsPath(nodeNs), logger,
+    cleanups.push(() => runtime?.stop({ removePods: true }));
+    runtime = await startNodeRuntime({
+      node: opts.node, kubeconfig: server.kubeconfig, podCIDR: opts.podCIDR, nodeIP: NODE_IP, runDir: join(dir, 'node'),
+      netns: netnsPath(nodeNs), cniBinDir, cniConfDir, cgroupParent: `/${cgroupName}`,
       // The kubelet API borrows the API server's serving pair; only clients signed by the cluster CA get in.
       server: { host: NODE_IP, port: 0, cert: pki('server.crt'), key: pki('server.key'), clientCA: pki('ca.crt') },
-      ...opts.kubelet,
-    };
-    let kubelet = await startKubelet(kubeletConfig);
-    cleanups.push(() => kubelet.stop());
+      kubelet: opts.kubelet, logger,
+    });
+    address = runtime.containerd.address;
+    const rt = runtime;
     const handle: KubeletNode = {
-      server, agent, containerd, kubelet, node: opts.node, nodeNs, dir, logRoot,
-      async restartKubelet() {
-        await kubelet.stop();
-        kubelet = await startKubelet(kubeletConfig);
-        handle.kubelet = kubelet;
-        return kubelet;
+      server, agent, containerd: rt.containerd, node: opts.node, nodeNs, dir, logRoot,
+      get kubelet() {
+        return rt.kubelet;
       },
+      restartKubelet: () => rt.restartKubelet(),
       async kubectl(args, input) {
         const r = await server.kubectl(args, input);
         if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
