@@ -23,12 +23,13 @@ import * as nodeIpam from './node-ipam.js';
 import * as nodeLifecycle from './node-lifecycle.js';
 import * as replicaset from './replicaset.js';
 import * as serviceIp from './service-ip.js';
+import * as statefulset from './statefulset.js';
 import * as schedulerBinding from './scheduler-binding.js';
 import type { SchedulerOptions } from './scheduler-binding.js';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle' | 'daemonset';
+export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle' | 'daemonset' | 'statefulset';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'endpointslice'];
+export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'daemonset', 'statefulset', 'job', 'cronjob', 'endpointslice'];
 
 export interface ControllerManagerConfig {
   /** Path of a kubeconfig, or connection settings, or a ready client. */
@@ -77,6 +78,7 @@ const STARTERS: Record<ControllerName, Starter> = {
   cronjob: cronjob.start,
   'node-lifecycle': nodeLifecycle.start,
   daemonset: daemonset.start,
+  statefulset: statefulset.start,
 };
 
 /** Starts the manager; controllers run only while this instance holds the lease. */
