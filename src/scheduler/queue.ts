@@ -237,11 +237,11 @@ export class SchedulingQueue {
     if (top.e.backoffUntil >= this.backoffTimerAt) return;
     this.cancelBackoffTimer?.();
     this.backoffTimerAt = top.e.backoffUntil;
-    this.cancelBackoffTimer = this.clock.setTimer(top.e.backoffUntil - this.clock.now(), () => {
+    this.cancelBackoffTimer = this.clock.setTimeout(() => {
       this.backoffTimerAt = Infinity;
       this.cancelBackoffTimer = undefined;
       this.flushBackoff();
-    });
+    }, top.e.backoffUntil - this.clock.now());
   }
 
   private peekBackoff(): { e: Entry; seq: number } | undefined {
@@ -268,14 +268,14 @@ export class SchedulingQueue {
 
   /** Every 30s, retries pods parked longer than maxInUnschedulableMs. */
   private scheduleFlush(): void {
-    this.cancelFlushTimer = this.clock.setTimer(30_000, () => {
+    this.cancelFlushTimer = this.clock.setTimeout(() => {
       if (this.closed) return;
       const now = this.clock.now();
       for (const e of this.parked) {
         if (now - e.qp.lastFailure >= this.maxInUnschedulableMs) this.release(e);
       }
       this.scheduleFlush();
-    });
+    }, 30_000);
   }
 }
 
