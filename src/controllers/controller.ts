@@ -4,7 +4,6 @@
 import type { KubeObject } from '../api/meta.js';
 import type { Client } from '../client/client.js';
 import type { Clock } from '../client/clock.js';
-import { objectKey } from '../client/cache.js';
 import type { EventRecorder } from '../client/events.js';
 import type { InformerFactory } from '../client/factory.js';
 import type { Informer } from '../client/informer.js';
@@ -94,15 +93,6 @@ export function createLoop(ctx: ControllerContext, name: string, reconcile: (key
         },
       };
     },
-  };
-}
-
-/** Enqueues the object's own key on every change. */
-export function enqueueSelf<T extends KubeObject>(queue: WorkQueue<string>) {
-  return {
-    add: (o: T) => queue.add(objectKey(o)),
-    update: (_: T, o: T) => queue.add(objectKey(o)),
-    delete: (o: T) => queue.add(objectKey(o)),
   };
 }
 
