@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callAgent } from '../cni/agent-client.js';
+import { defaultShimPath } from '../src/agent/cni-install.js';
 import { startCniServer } from '../src/agent/cni-server.js';
 import { packageRoot } from '../src/dataplane/paths.js';
 import { cleanupStale, createNetns, deleteNetns, netnsPath, sysctl } from '../src/netns/index.js';
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     }
     server = await startCniServer({ socketPath, hostNetns: netnsPath(nodeOurs), podCIDR: '10.240.0.0/22', stateDir: join(dir, 'state') });
     const pods: string[] = [];
-    for (let i = 0; i < PODS * 2; i++) {
+    for (let i = 0; i < PODS * 3; i++) {
       const ns = `${PREFIX}-p${i}`;
       await createNetns(ns);
       made.push(ns);
@@ -81,9 +82,14 @@ async function main(): Promise<void> {
       cniVersion: '1.0.0', name: 'ptpbench', type: 'ptp', mtu: 1500,
       ipam: { type: 'host-local', ranges: [[{ subnet: '10.241.0.0/22' }]], dataDir: join(dir, 'host-local') },
     };
+    // What runtimes exec: the native shim (installed by default), the
+    // baseline, and the node plugin for reference.
+    const shim = defaultShimPath();
+    if (!existsSync(shim)) throw new Error(`${shim} missing: run scripts/setup.sh`);
     const kinds = [
-      { name: 'ebbflow-cni', node: nodeOurs, argv: [process.execPath, pluginJs], conf: ours, s: { add: [], del: [] } as Sample },
+      { name: 'ebbflow-cni', node: nodeOurs, argv: [shim], conf: ours, s: { add: [], del: [] } as Sample },
       { name: 'ptp+host-local', node: nodeBase, argv: [PTP], conf: base, s: { add: [], del: [] } as Sample },
+      { name: 'ebbflow-cni (node plugin)', node: nodeOurs, argv: [process.execPath, pluginJs], conf: ours, s: { add: [], del: [] } as Sample },
     ];
     const runOne = async (k: (typeof kinds)[number], podNs: string) => {
       const id = randomBytes(32).toString('hex');
@@ -108,7 +114,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < PODS / ROUND; r++) {
       const order = r % 2 === 0 ? kinds : [...kinds].reverse();
       for (const k of order) {
-        const offset = k === kinds[0] ? 0 : PODS;
+        const offset = kinds.indexOf(k) * PODS;
         for (let i = 0; i < ROUND; i++) await runOne(k, pods[offset + r * ROUND + i]!);
       }
     }
@@ -129,7 +135,7 @@ async function main(): Promise<void> {
       spawnFloor.push((await exec(['ip', 'netns', 'exec', nodeOurs, process.execPath, '-e', '0'], { PATH: process.env.PATH ?? '/usr/bin:/bin' }, '')).ms);
     }
 
-    const [a, b] = kinds as [typeof kinds[0], typeof kinds[0]];
+    const [a, b, viaNode] = kinds as [typeof kinds[0], typeof kinds[0], typeof kinds[0]];
     const rows = (['add', 'del'] as const).map((op) => ({
       op: op.toUpperCase(),
       ebbflow: { p50: pct(a.s[op], 0.5), p99: pct(a.s[op], 0.99) },
@@ -138,7 +144,7 @@ async function main(): Promise<void> {
     const machine = { nproc: cpus().length, kernel: release(), cpu: cpuModel(), node: process.version };
     console.log(`machine: ${machine.nproc} CPUs, ${machine.cpu}, kernel ${machine.kernel}, node ${machine.node}`);
     console.log(`pods per plugin: ${PODS} (sequential ADD then DEL each; rounds of ${ROUND} alternate the order)`);
-    console.log(`floor: 'ip netns exec <ns> node -e 0' p50 ${pct(spawnFloor, 0.5).toFixed(1)} ms (ebbflow-cni is a node process; ptp is Go)`);
+    console.log(`floor: 'ip netns exec <ns> node -e 0' p50 ${pct(spawnFloor, 0.5).toFixed(1)} ms (what the node plugin pays per call; the shim is C, ptp is Go)`);
     const head = `${'op'.padEnd(4)} ${'ebbflow p50'.padStart(12)} ${'p99'.padStart(8)} ${'ptp+hl p50'.padStart(12)} ${'p99'.padStart(8)} ${'p50 ratio'.padStart(10)} ${'p99 ratio'.padStart(10)}`;
     console.log(head);
     console.log('-'.repeat(head.length));
@@ -148,11 +154,15 @@ async function main(): Promise<void> {
     for (const op of ['add', 'del'] as const) {
       console.log(`${op.toUpperCase().padEnd(4)} ${pct(agentOnly[op], 0.5).toFixed(1).padStart(12)} ${pct(agentOnly[op], 0.99).toFixed(1).padStart(8)} ${'-'.padStart(12)} ${'-'.padStart(8)}   (agent only: request from this process, no plugin exec)`);
     }
+    for (const op of ['add', 'del'] as const) {
+      console.log(`${op.toUpperCase().padEnd(4)} ${pct(viaNode.s[op], 0.5).toFixed(1).padStart(12)} ${pct(viaNode.s[op], 0.99).toFixed(1).padStart(8)} ${'-'.padStart(12)} ${'-'.padStart(8)}   (the node plugin instead of the native shim)`);
+    }
     console.log('(ms; ratio = ebbflow / ptp+host-local, below 1 is faster)');
     const round2 = (x: number) => +x.toFixed(2);
     console.log(`RESULT ${JSON.stringify({
       bench: 'pods', mode: quick ? 'quick' : 'full', machine, pods: PODS,
       floorMs: round2(pct(spawnFloor, 0.5)),
+      nodePlugin: { add: { p50: round2(pct(viaNode.s.add, 0.5)) }, del: { p50: round2(pct(viaNode.s.del, 0.5)) } },
       agentOnly: { add: { p50: round2(pct(agentOnly.add, 0.5)), p99: round2(pct(agentOnly.add, 0.99)) }, del: { p50: round2(pct(agentOnly.del, 0.5)), p99: round2(pct(agentOnly.del, 0.99)) } },
       rows: rows.map((r) => ({
         op: r.op,

@@ -49,6 +49,11 @@ fi
 log "building"
 npm run --silent build:bpf
 bash scripts/build-bench-tools.sh
+# The CNI plugin's native shim (relays each call to the agent; see cni/shim).
+if [ ! -x build/cni/ebbflow-cni ] || [ cni/shim/ebbflow-cni.c -nt build/cni/ebbflow-cni ]; then
+  mkdir -p build/cni
+  gcc -O2 -Wall -Wextra -Werror -o build/cni/ebbflow-cni cni/shim/ebbflow-cni.c
+fi
 if [ ! -f build/native/Release/ebbflow_native.node ] || \
    [ -n "$(find native -newer build/native/Release/ebbflow_native.node -type f | head -1)" ]; then
   npm run --silent build:native >/tmp/ebbflow-native-build.log 2>&1 || {

@@ -25,6 +25,9 @@ export interface InstallConfig {
   nodePath?: string;
   /** The compiled plugin (dist/cni/main.js); default found from this file. */
   pluginJs?: string;
+  /** The native shim to install instead of the node wrapper; default
+   * build/cni/ebbflow-cni when it exists and no nodePath/pluginJs is given. */
+  shim?: string | false;
 }
 
 export interface InstallResult {
@@ -69,23 +72,36 @@ export function conflist(agentSocket: string, mtu?: number): string {
   return `${JSON.stringify(list, null, 2)}\n`;
 }
 
-function writeIfChanged(path: string, content: string, mode: number): boolean {
-  if (existsSync(path) && readFileSync(path, 'utf8') === content) {
+function writeIfChanged(path: string, content: string | Buffer, mode: number): boolean {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+  if (existsSync(path) && readFileSync(path).equals(bytes)) {
     chmodSync(path, mode);
     return false;
   }
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode });
+  writeFileSync(tmp, bytes, { mode });
   chmodSync(tmp, mode);
   renameSync(tmp, path);
   return true;
 }
 
-/** Writes the plugin wrapper into binDir; returns its path and whether it changed. */
-export function installPlugin(binDir: string, opts: { nodePath?: string; pluginJs?: string } = {}): { path: string; changed: boolean } {
-  const pluginJs = resolve(opts.pluginJs ?? defaultPluginJs());
+/** The native shim built by scripts/setup.sh (cni/shim/ebbflow-cni.c). */
+export function defaultShimPath(): string {
+  return resolve(dirname(defaultPluginJs()), '..', '..', 'build', 'cni', PLUGIN_NAME);
+}
+
+/** Writes the plugin into binDir: the native shim (relays to the agent,
+ * ~1 ms) when built, else the node wrapper; returns its path and whether it changed. */
+export function installPlugin(
+  binDir: string,
+  opts: { nodePath?: string; pluginJs?: string; shim?: string | false } = {},
+): { path: string; changed: boolean } {
   const path = join(binDir, PLUGIN_NAME);
+  const wantsWrapper = opts.nodePath !== undefined || opts.pluginJs !== undefined;
+  const shim = opts.shim ?? (wantsWrapper ? false : defaultShimPath());
+  if (shim && existsSync(shim)) return { path, changed: writeIfChanged(path, readFileSync(shim), 0o755) };
+  const pluginJs = resolve(opts.pluginJs ?? defaultPluginJs());
   return { path, changed: writeIfChanged(path, wrapperScript(opts.nodePath ?? process.execPath, pluginJs), 0o755) };
 }
 
@@ -93,7 +109,7 @@ export function installPlugin(binDir: string, opts: { nodePath?: string; pluginJ
 export function installCni(config: InstallConfig): InstallResult {
   const binDir = config.binDir ?? DEBIAN_CNI_BIN_DIR;
   const confDir = config.confDir ?? DEFAULT_CNI_CONF_DIR;
-  const plugin = installPlugin(binDir, { nodePath: config.nodePath, pluginJs: config.pluginJs });
+  const plugin = installPlugin(binDir, { nodePath: config.nodePath, pluginJs: config.pluginJs, shim: config.shim });
   const conflistPath = join(confDir, CONFLIST_NAME);
   const changed = plugin.changed ? [plugin.path] : [];
   if (writeIfChanged(conflistPath, conflist(config.agentSocket, config.mtu), 0o644)) changed.push(conflistPath);

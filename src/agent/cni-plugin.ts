@@ -1,10 +1,12 @@
 // One CNI invocation: parse env and stdin, answer VERSION locally, forward
 // every other command to the node agent, and shape its answer for the
 // config's cniVersion. Returns what to print and the exit code; never throws.
+// Runs in the plugin process (cni/main.ts) or, for the native shim that only
+// relays env + stdin, inside the agent (cni-server.ts).
 import { checkCommandVersion, CniCode, CniError, LATEST_VERSION, mergeResults, parseCniEnv, parseNetConf,
-  resultForVersion, SUPPORTED_VERSIONS, type CniEnv, type NetConf } from '../src/agent/cni-spec.js';
-import type { CniWireRequest, CniWireResponse } from '../src/agent/cni-wire.js';
-import { defaultAgentSocket } from '../src/agent/cni-wire.js';
+  resultForVersion, SUPPORTED_VERSIONS, type CniEnv, type NetConf } from './cni-spec.js';
+import type { CniWireRequest, CniWireResponse } from './cni-wire.js';
+import { defaultAgentSocket } from './cni-wire.js';
 
 export interface PluginIo {
   env: Record<string, string | undefined>;

@@ -8,9 +8,10 @@ import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { NetlinkHandle, POD_GATEWAY } from './cni-netlink.js';
+import { runPlugin } from './cni-plugin.js';
 import { checkPod, hostIfname, isHostIfname, unwirePod, wirePod } from './cni-pod-network.js';
 import { CniCode, CniError, type CniResult } from './cni-spec.js';
-import { MAX_REQUEST_BYTES, type CniWireRequest, type CniWireResponse } from './cni-wire.js';
+import { MAX_REQUEST_BYTES, parseRawRequest, RAW_MAGIC, type CniWireRequest, type CniWireResponse } from './cni-wire.js';
 import { Ipam, IpamExhaustedError, type Allocation } from './ipam.js';
 
 /** What the hooks learn about an endpoint. */
@@ -210,6 +211,17 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
       if (size <= MAX_REQUEST_BYTES) chunks.push(c);
     });
     sock.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (size <= MAX_REQUEST_BYTES && body.subarray(0, RAW_MAGIC.length).equals(RAW_MAGIC)) {
+        // The native shim relays env + stdin; the whole plugin runs here.
+        const { env, stdin } = parseRawRequest(body);
+        const call = async (_socket: string, req: CniWireRequest): Promise<CniWireResponse> =>
+          stopping ? { error: { code: CniCode.TRY_AGAIN_LATER, msg: 'agent is stopping' } } : answer(req);
+        void runPlugin({ env, stdin, call }).then((o) => {
+          if (!sock.destroyed) sock.end(`EBFRAW ${o.exitCode}\n${o.stdout}`);
+        });
+        return;
+      }
       if (stopping) return reply({ error: { code: CniCode.TRY_AGAIN_LATER, msg: 'agent is stopping' } });
       let req: CniWireRequest;
       try {
@@ -218,13 +230,20 @@ export async function startCniServer(config: CniServerConfig): Promise<CniServer
       } catch (err) {
         return reply({ error: { code: CniCode.DECODE_FAILURE, msg: 'bad request', details: (err as Error).message } });
       }
-      dispatch(req).then(reply, (err: unknown) => {
-        const e = err instanceof CniError ? err : new CniError(CniCode.INTERNAL, 'agent failure', (err as Error).message);
-        if (!(err instanceof CniError)) log?.error({ err, command: req.command, containerId: req.containerId }, 'cni request failed');
-        reply({ error: { code: e.code, msg: e.msg, ...(e.details ? { details: e.details } : {}) } });
-      });
+      void answer(req).then(reply);
     });
   });
+
+  /** Runs a request and turns any failure into the wire's error shape. */
+  async function answer(req: CniWireRequest): Promise<CniWireResponse> {
+    try {
+      return await dispatch(req);
+    } catch (err) {
+      const e = err instanceof CniError ? err : new CniError(CniCode.INTERNAL, 'agent failure', (err as Error).message);
+      if (!(err instanceof CniError)) log?.error({ err, command: req.command, containerId: req.containerId }, 'cni request failed');
+      return { error: { code: e.code, msg: e.msg, ...(e.details ? { details: e.details } : {}) } };
+    }
+  }
 
   mkdirSync(dirname(config.socketPath), { recursive: true });
   rmSync(config.socketPath, { force: true });

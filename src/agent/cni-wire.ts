@@ -30,3 +30,22 @@ export interface CniWireResponse {
   result?: CniResult;
   error?: Omit<CniErrorJson, 'cniVersion'>;
 }
+
+/** Raw requests of the native shim (cni/shim/ebbflow-cni.c), which relays
+ * instead of parsing: "EBFRAW1\n", KEY=VALUE lines of the CNI_* environment,
+ * an empty line, then the network config (the plugin's stdin) to the end.
+ * The agent runs the plugin logic itself and answers "EBFRAW <exit code>\n"
+ * followed by exactly what the plugin prints. */
+export const RAW_MAGIC = Buffer.from('EBFRAW1\n');
+
+export function parseRawRequest(body: Buffer): { env: Record<string, string>; stdin: string } {
+  const text = body.subarray(RAW_MAGIC.length).toString('utf8');
+  const split = text.indexOf('\n\n');
+  const head = split < 0 ? text : text.slice(0, split);
+  const env: Record<string, string> = {};
+  for (const line of head.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return { env, stdin: split < 0 ? '' : text.slice(split + 2) };
+}
