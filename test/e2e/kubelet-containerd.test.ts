@@ -21,6 +21,7 @@ else if (!built) console.log('kubelet-containerd: skipped, dist/cni/main.js miss
 const PREFIX = 'ebft-kl';
 const NODE = 'kl-node';
 const CIDR_PREFIX = '10.233.0.';
+const VIP = '10.96.121.10';
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
@@ -97,6 +98,12 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
       return reasons.includes('Created') && reasons.includes('Started');
     }, 5000);
 
+    // kubectl exec through the API server to the kubelet's /exec (WebSocket, CRI ExecSync).
+    expect((await n.kubectl(['exec', 'web', '--', 'cat', '/www/index.html'])).trim()).toBe(`hello from web at ${ip}`);
+    const failing = await n.server.kubectl(['exec', 'web', '--', 'sh', '-c', 'echo oops >&2; exit 7']);
+    expect(failing.code).toBe(7);
+    expect(failing.stderr).toContain('oops');
+
     const fromNode = execFileSync('nsenter', [`--net=/var/run/netns/${n.nodeNs}`, '--', '/usr/bin/busybox', 'wget', '-qO-', `http://${ip}:8080/`], { encoding: 'utf8', timeout: 10_000 });
     expect(fromNode.trim()).toBe(`hello from web at ${ip}`);
 
@@ -123,6 +130,27 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     expect(clientLog).toContain(`hello from web at ${ip}`);
   });
 
+  it('reaches the web pod through a ClusterIP Service from another pod', async () => {
+    const ip = (await getPod('web')).status!.podIP!;
+    await n.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: VIP, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }));
+    await n.kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4', endpoints: [{ addresses: [ip], conditions: { ready: true } }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    }));
+    await n.agent.idle();
+    await n.kubectl(['apply', '-f', '-'], pod('viasvc', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'wget', image: BUSYBOX_IMAGE, command: ['sh', '-c', `for i in 1 2 3 4 5; do timeout 3 wget -qO- http://${VIP}/ && exit 0; echo "attempt $i failed" >&2; sleep 0.5; done; exit 1`] }],
+    }));
+    const p = await until('viasvc finished', async () => {
+      const cur = await getPod('viasvc');
+      return (cur.status?.phase === 'Succeeded' || cur.status?.phase === 'Failed') && cur;
+    });
+    const log = await n.kubectl(['logs', 'viasvc']);
+    expect(p.status!.phase, log).toBe('Succeeded');
+    expect(log).toContain(`hello from web at ${ip}`);
+  });
+
   it('provides configMap and emptyDir volumes, secret env and a memory limit', async () => {
     await n.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { greeting: 'hi from a configmap\n' } }));
     await n.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec', namespace: 'default' }, stringData: { token: 's3cret' } }));
@@ -146,6 +174,9 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     const limitFile = readdirSync('/sys/fs/cgroup/memory').filter((d) => d.startsWith('ebbflow-test-kl-')).map((d) => `/sys/fs/cgroup/memory/${d}/${id}/memory.limit_in_bytes`).find((f) => existsSync(f));
     expect(limitFile).toBeDefined();
     expect(Number(readFileSync(limitFile!, 'utf8'))).toBe(64 * 1024 * 1024);
+    // In cgroup v2 too the container sits under our parent (where the agent attaches the socket LB), not in the root.
+    const v2 = limitFile!.replace('/sys/fs/cgroup/memory/', '/sys/fs/cgroup/unified/').replace(/memory\.limit_in_bytes$/, 'cgroup.procs');
+    expect(readFileSync(v2, 'utf8').trim().length).toBeGreaterThan(0);
   });
 
   it('runs init containers to completion before the app container', async () => {

@@ -11,7 +11,7 @@ import { createCriClient, type CriClient } from '../../src/kubelet/cri/client.js
 import { CriError } from '../../src/kubelet/cri/errors.js';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, buildBusyboxImage, buildPauseImage, importImage, writeArchive } from '../../src/kubelet/images.js';
 import { createLogger } from '../../src/log/logger.js';
-import { cleanupStale, createNetns, deleteNetns, netnsPath } from '../../src/netns/index.js';
+import { createNetns, deleteNetns, netnsPath } from '../../src/netns/index.js';
 
 const root = process.getuid?.() === 0;
 const haveContainerd = existsSync('/usr/bin/containerd') && existsSync('/usr/bin/ctr') && existsSync('/usr/bin/busybox');
@@ -23,10 +23,10 @@ describe.skipIf(!root || !haveContainerd)('containerd and CRI for the kubelet', 
   let dir: string;
   let containerd: ContainerdHandle | undefined;
   let cri: CriClient;
-  const nodeNs = `${PREFIX}-node`;
+  // Our pid in the name: a concurrent run of the suite never deletes this node.
+  const nodeNs = `${PREFIX}${process.pid}-node`;
 
   beforeAll(async () => {
-    await cleanupStale(PREFIX);
     dir = mkdtempSync(join(tmpdir(), 'ebbflow-klr-'));
     await createNetns(nodeNs);
     containerd = await startContainerd({

@@ -4,7 +4,7 @@
 // namespace with its own dirs, our images imported, and the kubelet.
 // close() removes everything it made, in reverse, even after failures.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type AgentHandle } from '../../src/agent/agent.js';
@@ -13,7 +13,7 @@ import type { ContainerdHandle } from '../../src/kubelet/containerd.js';
 import type { KubeletConfig, KubeletHandle } from '../../src/kubelet/kubelet.js';
 import { startNodeRuntime, type NodeRuntimeHandle } from '../../src/kubelet/node.js';
 import { createLogger } from '../../src/log/logger.js';
-import { CGROUP2_ROOT, cleanupStale, createCgroup, createNetns, deleteNetns, netnsPath, sysctl } from '../../src/netns/index.js';
+import { CGROUP2_ROOT, createCgroup, createNetns, deleteNetns, listNetns, netnsPath, sysctl } from '../../src/netns/index.js';
 import { startTestServer, type TestServer } from './apiserver.js';
 
 // The kubelet runs in the host namespace and serves its API on loopback, where the API server reaches it.
@@ -55,9 +55,43 @@ function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Removes what runs that died without cleaning up left behind (their pid is gone): namespaces, cgroups, pins, dirs. */
+async function sweepDeadRuns(prefix: string): Promise<void> {
+  const short = prefix.replace(/^ebft-/, '');
+  const pidOf = (name: string, re: RegExp) => Number(re.exec(name)?.[1] ?? NaN);
+  for (const ns of await listNetns(prefix)) {
+    const pid = pidOf(ns, new RegExp(`^${prefix}(\\d+)-`));
+    if (Number.isFinite(pid) && !alive(pid)) await deleteNetns(ns);
+  }
+  for (const d of readdirSync(tmpdir())) {
+    const pid = pidOf(d, new RegExp(`^ebbflow-${short}-(\\d+)-`));
+    if (Number.isFinite(pid) && !alive(pid) && mountsUnder(join(tmpdir(), d)).length === 0) rmSync(join(tmpdir(), d), { recursive: true, force: true });
+  }
+  for (const c of readdirSync('/sys/fs/cgroup/unified')) {
+    const pid = pidOf(c, new RegExp(`^ebbflow-test-${short}-(\\d+)$`));
+    if (Number.isFinite(pid) && !alive(pid)) removeCgroupParent(`/${c}`);
+  }
+  if (existsSync('/sys/fs/bpf/ebbflow')) {
+    for (const p of readdirSync('/sys/fs/bpf/ebbflow')) {
+      const pid = pidOf(p, new RegExp(`^test-${short}-(\\d+)$`));
+      if (Number.isFinite(pid) && !alive(pid)) rmSync(join('/sys/fs/bpf/ebbflow', p), { recursive: true, force: true });
+    }
+  }
+}
+
 export async function startKubeletNode(opts: { prefix: string; node: string; podCIDR: string; kubelet?: Partial<KubeletConfig> }): Promise<KubeletNode> {
   const logger = createLogger({ level: 'silent' });
-  const nodeNs = `${opts.prefix}-node`;
+  // Names carry our pid so two runs of the suite on one machine never tear down each other's node.
+  const nodeNs = `${opts.prefix}${process.pid}-node`;
   const tag = `${opts.prefix.replace(/^ebft-/, '')}-${process.pid}`;
   const cgroupName = `ebbflow-test-${tag}`;
   const pinRoot = `/sys/fs/bpf/ebbflow/test-${tag}`;
@@ -73,7 +107,7 @@ export async function startKubeletNode(opts: { prefix: string; node: string; pod
     cleanups.length = 0;
   };
   try {
-    await cleanupStale(opts.prefix);
+    await sweepDeadRuns(opts.prefix);
     const dir = mkdtempSync(join(tmpdir(), `ebbflow-${tag}-`));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const server = await startTestServer();
