@@ -25,6 +25,59 @@ const N = quick ? 1500 : 10000;
 const CONCURRENCY = 16;
 const LIST_SIZE = 100;
 const WATCH_EVENTS = quick ? 300 : 2000;
+/** Paced (open-loop) creates for the mutating-latency-at-500-writes/s figure. */
+const RATE = 500;
+const RATE_OPS = quick ? 1000 : 5000;
+/** Watchers and events of the fan-out figure. */
+const WATCHERS = 100;
+const FANOUT_EVENTS = quick ? 60 : 300;
+
+/** Fires op(i) on schedule at `perSec` regardless of completions; returns latencies. */
+async function paced(count: number, perSec: number, op: (i: number) => Promise<void>): Promise<Stat> {
+  const lat: number[] = [];
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = t0 + (i * 1000) / perSec;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t = performance.now();
+    pending.push(op(i).then(() => void lat.push(performance.now() - t)));
+  }
+  await Promise.all(pending);
+  return stat(lat, performance.now() - t0);
+}
+
+/** Writes `events` values one at a time (every 20 ms) and measures, for each
+ * watcher, the time from the write's start to the event's arrival. */
+async function fanout(events: number, subscribe: (onValue: (v: string, t: number) => void) => Promise<() => Promise<void> | void>, write: (i: number, v: string) => Promise<void>): Promise<Stat> {
+  const sent = new Map<string, number>();
+  const lat: number[] = [];
+  let got = 0;
+  const closers: (() => Promise<void> | void)[] = [];
+  for (let w = 0; w < WATCHERS; w++) {
+    closers.push(await subscribe((v, t) => {
+      const s = sent.get(v);
+      if (s !== undefined) {
+        lat.push(t - s);
+        got++;
+      }
+    }));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = performance.now();
+  for (let i = 0; i < events; i++) {
+    const v = `f${i}`;
+    sent.set(v, performance.now());
+    await write(i, v);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const deadline = performance.now() + 5000;
+  while (got < events * WATCHERS && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const c of closers) await c();
+  if (got < events * WATCHERS) throw new Error(`fan-out: ${events * WATCHERS - got} events never reached their watcher`);
+  return stat(lat, performance.now() - t0);
+}
 
 function stat(latencies: number[], wallMs: number): Stat {
   const s = [...latencies].sort((a, b) => a - b);
@@ -151,6 +204,34 @@ async function benchApi(dataDir: string, datastore: DatastoreConfig | undefined)
   }
   row.watch = stat(lat, performance.now() - t0);
   wreq.destroy();
+  row[`create@${RATE}/s`] = await paced(RATE_OPS, RATE, (i) =>
+    ok(call('POST', '/api/v1/namespaces/bench/configmaps', { metadata: { name: `paced-${i}` }, data: { i: String(i) } }), 201));
+  const fanAgent = new Agent({ ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key'), maxSockets: WATCHERS + 4 });
+  row[`watch x${WATCHERS}`] = await fanout(FANOUT_EVENTS, async (onValue) => {
+    // resourceVersion=0 starts with the current object: its ADDED event
+    // tells that this watch is registered before any measured write.
+    let registered!: () => void;
+    const ready = new Promise<void>((r) => (registered = r));
+    const req = request({ agent: fanAgent, hostname: url.hostname, port: url.port, path: `/api/v1/namespaces/small/configmaps?watch=1&resourceVersion=0&fieldSelector=metadata.name%3Ds-0` }, (res) => {
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const ev = JSON.parse(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+          if (ev.type === 'ADDED') registered();
+          const v = ev.object?.data?.v;
+          if (v) onValue(v, performance.now());
+        }
+      });
+    });
+    req.on('error', () => undefined);
+    req.end();
+    await ready;
+    return () => void req.destroy();
+  }, (_i, v) => ok(call('PATCH', '/api/v1/namespaces/small/configmaps/s-0', { data: { v } }, 'application/merge-patch+json'), 200));
+  fanAgent.destroy();
   agent.destroy();
   watchAgent.destroy();
   await handle.stop();
@@ -192,6 +273,21 @@ async function benchRawEtcd(endpoint: string): Promise<Row> {
   }
   row.watch = stat(lat, performance.now() - t0);
   await w.cancel();
+  row[`create@${RATE}/s`] = await paced(RATE_OPS, RATE, async (i) => {
+    const k = Buffer.from(`/raw/bench/paced-${i}`);
+    const r = await client.kv.txn({ compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }], success: [{ request_put: { key: k, value: Buffer.from(value(i)) } }], failure: [] });
+    if (!r.succeeded) throw new Error('exists');
+  });
+  row[`watch x${WATCHERS}`] = await fanout(FANOUT_EVENTS, async (onValue) => {
+    const watcher = await client.watch().key('/raw/small/s-0').create();
+    watcher.on('put', (kv) => {
+      const v = JSON.parse(kv.value.toString()).data?.v;
+      if (v) onValue(v, performance.now());
+    });
+    return () => watcher.cancel();
+  }, async (_i, v) => {
+    await client.put('/raw/small/s-0').value(JSON.stringify({ data: { v } })).exec();
+  });
   client.close();
   return row;
 }
@@ -231,7 +327,8 @@ async function main(): Promise<void> {
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => String(l[i] ?? '').length)));
   for (const l of lines) console.log(l.map((c, i) => String(c).padEnd(widths[i])).join('  '));
-  console.log('watch = latency from acknowledged write to event; ratios are throughput vs raw etcd (baseline).');
+  console.log(`watch = latency from acknowledged write to event; create@${RATE}/s = open-loop creates at ${RATE}/s (latency is the figure);`);
+  console.log(`watch x${WATCHERS} = one write every 20 ms fanned out to ${WATCHERS} watchers, latency from the write's start to each delivery; ratios are throughput vs raw etcd (baseline).`);
   console.log(`RESULT ${JSON.stringify({ mode: quick ? 'quick' : 'full', machine, objects: N, concurrency: CONCURRENCY, results })}`);
 }
 
