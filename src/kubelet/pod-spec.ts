@@ -39,7 +39,8 @@ export function sandboxConfig(pod: Pod, opts: SandboxOptions): PodSandboxConfig 
   const hostname = pod.spec.hostname ?? md.name!;
   return {
     metadata: { name: md.name!, uid: md.uid!, namespace: md.namespace ?? 'default', attempt: opts.attempt },
-    hostname: hostname.slice(0, 63),
+    // Host-network pods share the node's UTS namespace too: runc refuses a hostname there.
+    hostname: pod.spec.hostNetwork ? '' : hostname.slice(0, 63),
     logDirectory: podLogDirectory(opts.logRoot, pod),
     portMappings: ports.map((p) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP ?? '' })),
     labels: { ...(md.labels ?? {}), [LABEL_POD_NAME]: md.name!, [LABEL_POD_NAMESPACE]: md.namespace ?? 'default', [LABEL_POD_UID]: md.uid!, [LABEL_MANAGED_BY]: opts.node },

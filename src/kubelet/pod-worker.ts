@@ -99,7 +99,7 @@ export class PodWorker {
     this.sandboxId = box.id;
     this.sandboxAttempt = box.metadata?.attempt ?? 0;
     this.sandboxCfg = sandboxConfig(pod, { cgroupParent: this.d.cgroupParent, logRoot: this.d.logRoot, node: this.d.node, attempt: this.sandboxAttempt });
-    this.podIP = (await this.d.cri.podSandboxStatus(box.id)).network?.ip || undefined;
+    this.podIP = pod.spec.hostNetwork ? this.d.nodeIP : (await this.d.cri.podSandboxStatus(box.id)).network?.ip || undefined;
     for (const c of await this.d.cri.listContainers({ podSandboxId: box.id })) {
       const name = c.labels[LABEL_CONTAINER_NAME];
       if (!name) continue;
@@ -167,7 +167,8 @@ export class PodWorker {
       this.sandboxId = await this.d.cri.runPodSandbox(cfg);
       this.sandboxCfg = cfg;
       this.sandboxError = undefined;
-      this.podIP = (await this.d.cri.podSandboxStatus(this.sandboxId)).network?.ip || undefined;
+      // Host-network pods share the node's namespace (no CNI): their IP is the node's, as Kubernetes reports it.
+      this.podIP = pod.spec.hostNetwork ? this.d.nodeIP : (await this.d.cri.podSandboxStatus(this.sandboxId)).network?.ip || undefined;
     } catch (err) {
       this.sandboxError = err instanceof CriError ? err.details : String(err);
       this.d.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${this.sandboxError}`);

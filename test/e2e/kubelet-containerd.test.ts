@@ -12,7 +12,8 @@ import { BUSYBOX_IMAGE } from '../../src/kubelet/images.js';
 import { startKubeletNode, type KubeletNode } from '../helpers/kubelet-node.js';
 
 const root = process.getuid?.() === 0;
-const have = ['/usr/bin/containerd', '/usr/bin/ctr', '/usr/bin/runc', '/usr/bin/busybox', '/usr/lib/cni/loopback'].filter((f) => !existsSync(f));
+// Also the hybrid cgroup layout this node is built for (v1 controllers, v2 at /sys/fs/cgroup/unified).
+const have = ['/usr/bin/containerd', '/usr/bin/ctr', '/usr/bin/runc', '/usr/bin/busybox', '/usr/lib/cni/loopback', '/sys/fs/cgroup/unified', '/sys/fs/cgroup/memory'].filter((f) => !existsSync(f));
 const built = existsSync(join(process.cwd(), 'dist', 'cni', 'main.js'));
 if (!root) console.log('kubelet-containerd: skipped, needs root for namespaces, BPF and containerd');
 else if (have.length) console.log(`kubelet-containerd: skipped, missing ${have.join(', ')}`);
@@ -149,6 +150,25 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     const log = await n.kubectl(['logs', 'viasvc']);
     expect(p.status!.phase, log).toBe('Succeeded');
     expect(log).toContain(`hello from web at ${ip}`);
+  });
+
+  it('runs a hostNetwork pod in the node namespace with the node IP', async () => {
+    await n.kubectl(['apply', '-f', '-'], pod('hostnet', { hostNetwork: true, containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo on-the-node > /www/index.html && exec httpd -f -p 18090 -h /www'] }] }));
+    const p = await until('hostnet Running', async () => {
+      const cur = await getPod('hostnet');
+      return cur.status?.phase === 'Running' && cur;
+    }, 15_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify((await getPod('hostnet')).status)}`);
+    });
+    expect(p.status!.podIP).toBe('127.0.0.1');
+    const got = await until('hostnet serves in the node namespace', () => {
+      try {
+        return execFileSync('nsenter', [`--net=/var/run/netns/${n.nodeNs}`, '--', '/usr/bin/busybox', 'wget', '-qO-', 'http://127.0.0.1:18090/'], { encoding: 'utf8', timeout: 5000 });
+      } catch {
+        return undefined;
+      }
+    }, 10_000);
+    expect(got.trim()).toBe('on-the-node');
   });
 
   it('provides configMap and emptyDir volumes, secret env and a memory limit', async () => {
