@@ -231,6 +231,18 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet with containerd, eb
     expect(p.status!.containerStatuses![0]!.lastState?.terminated).toBeDefined();
   }, 40_000);
 
+  it('streams logs with kubectl logs -f until the container exits; OnFailure does not restart a success', async () => {
+    await n.kubectl(['apply', '-f', '-'], pod('ticker', { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'for i in 1 2 3 4; do echo tick $i; sleep 0.4; done'] }] }));
+    await until('ticker running', async () => (await getPod('ticker')).status?.phase === 'Running');
+    const followed = await n.kubectl(['logs', '-f', 'ticker']);
+    expect(followed.trim().split('\n')).toEqual(['tick 1', 'tick 2', 'tick 3', 'tick 4']);
+    const p = await until('ticker Succeeded', async () => {
+      const cur = await getPod('ticker');
+      return cur.status?.phase === 'Succeeded' && cur;
+    });
+    expect(p.status!.containerStatuses![0]!.restartCount).toBe(0);
+  });
+
   it('keeps running pods across a kubelet restart (same containers, no new sandbox)', async () => {
     const before = await getPod('web');
     const boxes = (await n.kubelet.cri.listPodSandbox()).length;
