@@ -25,6 +25,12 @@ const N = quick ? 1500 : 10000;
 const CONCURRENCY = 16;
 const LIST_SIZE = 100;
 const WATCH_EVENTS = quick ? 300 : 2000;
+/** 1 KiB ConfigMaps, created by 1 and by 50 concurrent clients. */
+const KIB = 'x'.repeat(1024);
+const SINGLE_OPS = quick ? 200 : 1000;
+const MANY = 50;
+/** Lists of every object created (N). */
+const BIG_LISTS = quick ? 5 : 10;
 /** Paced (open-loop) creates for the mutating-latency-at-500-writes/s figure. */
 const RATE = 500;
 const RATE_OPS = quick ? 1000 : 5000;
@@ -86,12 +92,12 @@ function stat(latencies: number[], wallMs: number): Stat {
 }
 
 /** Runs `count` operations with bounded concurrency, timing each. */
-async function load(count: number, op: (i: number) => Promise<void>): Promise<Stat> {
+async function load(count: number, op: (i: number) => Promise<void>, concurrency = CONCURRENCY): Promise<Stat> {
   const lat: number[] = [];
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
         const t = performance.now();
@@ -141,7 +147,7 @@ async function startEtcd(dir: string): Promise<{ endpoint: string; stop(): Promi
 async function benchApi(dataDir: string, datastore: DatastoreConfig | undefined): Promise<Row> {
   const handle = await start({ dataDir, bind: '127.0.0.1', port: 0, datastore });
   const pki = (f: string) => readFileSync(join(dataDir, 'pki', f), 'utf8');
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') });
+  const agent = new Agent({ keepAlive: true, maxSockets: MANY, ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') });
   const url = new URL(handle.url);
   const call = (method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -160,8 +166,11 @@ async function benchApi(dataDir: string, datastore: DatastoreConfig | undefined)
   await ok(call('POST', '/api/v1/namespaces', { metadata: { name: 'bench' } }), 201);
   await ok(call('POST', '/api/v1/namespaces', { metadata: { name: 'small' } }), 201);
   const row: Row = {};
-  row.create = await load(N, (i) => ok(call('POST', '/api/v1/namespaces/bench/configmaps', { metadata: { name: `cm-${i}`, labels: { app: 'bench' } }, data: { i: String(i) } }), 201));
+  await ok(call('POST', '/api/v1/namespaces', { metadata: { name: 'one' } }), 201);
+  row['create 1KiB x1'] = await load(SINGLE_OPS, (i) => ok(call('POST', '/api/v1/namespaces/one/configmaps', { metadata: { name: `one-${i}` }, data: { v: KIB } }), 201), 1);
+  row[`create 1KiB x${MANY}`] = await load(N, (i) => ok(call('POST', '/api/v1/namespaces/bench/configmaps', { metadata: { name: `cm-${i}`, labels: { app: 'bench' } }, data: { i: String(i), v: KIB } }), 201), MANY);
   row.get = await load(N, (i) => ok(call('GET', `/api/v1/namespaces/bench/configmaps/cm-${(i * 7919) % N}`), 200));
+  row[`list ${N}`] = await load(BIG_LISTS, () => ok(call('GET', '/api/v1/namespaces/bench/configmaps'), 200), 1);
   for (let i = 0; i < LIST_SIZE; i++) await ok(call('POST', '/api/v1/namespaces/small/configmaps', { metadata: { name: `s-${i}` } }), 201);
   row[`list${LIST_SIZE}`] = await load(quick ? 200 : 1000, () => ok(call('GET', '/api/v1/namespaces/small/configmaps'), 200));
   // Watch: latency from an acknowledged update to its event on an open watch.
@@ -241,16 +250,21 @@ async function benchApi(dataDir: string, datastore: DatastoreConfig | undefined)
 /** The same operations straight against etcd with the etcd3 client. */
 async function benchRawEtcd(endpoint: string): Promise<Row> {
   const client = new Etcd3({ hosts: [endpoint] });
-  const value = (i: number) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: 'bench', labels: { app: 'bench' } }, data: { i: String(i) } });
+  const value = (i: number) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: 'bench', labels: { app: 'bench' } }, data: { i: String(i), v: KIB } });
   const key = (i: number) => Buffer.from(`/raw/bench/cm-${i}`);
   const row: Row = {};
-  row.create = await load(N, async (i) => {
-    const r = await client.kv.txn({ compare: [{ key: key(i), target: 'Create', result: 'Equal', create_revision: 0 }], success: [{ request_put: { key: key(i), value: Buffer.from(value(i)) } }], failure: [] });
+  const create = async (k: Buffer, v: string) => {
+    const r = await client.kv.txn({ compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }], success: [{ request_put: { key: k, value: Buffer.from(v) } }], failure: [] });
     if (!r.succeeded) throw new Error('exists');
-  });
+  };
+  row['create 1KiB x1'] = await load(SINGLE_OPS, (i) => create(Buffer.from(`/raw/one/${i}`), value(i)), 1);
+  row[`create 1KiB x${MANY}`] = await load(N, (i) => create(key(i), value(i)), MANY);
   row.get = await load(N, async (i) => {
     await client.kv.range({ key: key((i * 7919) % N) });
   });
+  row[`list ${N}`] = await load(BIG_LISTS, async () => {
+    await client.getAll().prefix('/raw/bench/').exec();
+  }, 1);
   for (let i = 0; i < LIST_SIZE; i++) await client.put(`/raw/small/s-${i}`).value(value(i)).exec();
   row[`list${LIST_SIZE}`] = await load(quick ? 200 : 1000, async () => {
     await client.getAll().prefix('/raw/small/').exec();
@@ -312,7 +326,7 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   const machine = `${cpus().length}x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-  console.log(`API benchmark (${quick ? 'quick' : 'full'}: ${N} objects, concurrency ${CONCURRENCY}, server in-process) on ${machine}`);
+  console.log(`API benchmark (${quick ? 'quick' : 'full'}: ${N} objects, concurrency ${CONCURRENCY} unless named, server in-process) on ${machine}`);
   const baseline = results['raw-etcd'];
   const ops = Object.keys(results['ebbflow-sqlite']);
   const header = ['op', ...Object.keys(results).map((k) => `${k} ops/s (p50/p99 ms)`), ...(baseline ? ['sqlite/etcd-raw', 'etcd-api/etcd-raw'] : [])];
