@@ -127,7 +127,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
       w ??= new PodWorker(uid, deps);
       workers.set(uid, w);
       const grace = pod ? (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) : 0;
-      await w.teardown(grace);
+      await w.teardown(grace, pod);
       removePodLogs(config.logRoot, uid);
       removePodVolumes(volumeRoot, uid);
       workers.delete(uid);

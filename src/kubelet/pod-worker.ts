@@ -247,6 +247,8 @@ export class PodWorker {
   /** Pull-if-missing with back-off; returns the image ref or undefined (r.waiting says why). */
   private async ensureImage(pod: Pod, c: Container, r: ContainerRecord): Promise<string | undefined> {
     const image = c.image ?? '';
+    // imagePullPolicy Always is treated as IfNotPresent: ebbflow nodes usually reach no registry, and a
+    // present image of that name is what the user imported for this node.
     const present = await this.d.cri.imageStatus(image);
     if (present) return present.id;
     if (c.imagePullPolicy === 'Never') {
@@ -332,8 +334,9 @@ export class PodWorker {
   }
 
   /** Graceful teardown: containers get graceSeconds, then the sandbox (and its IP) goes. Idempotent. */
-  async teardown(graceSeconds: number): Promise<void> {
+  async teardown(graceSeconds: number, pod?: Pod): Promise<void> {
     this.terminated = true;
+    if (pod) for (const c of pod.spec.containers) if (this.records.get(c.name)?.id) this.d.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
     // Also whatever a previous kubelet run left for this uid.
     const boxes = await this.d.cri.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid } });
     for (const b of boxes) {
