@@ -2,6 +2,7 @@
 // The ebbflow command: dispatches to one file per subcommand.
 import { runAgent } from './agent.js';
 import { runDemo } from './demo.js';
+import { runImages } from './images.js';
 import { runLb } from './lb.js';
 import { runObserve } from './observe.js';
 import { runServer } from './server.js';
@@ -12,6 +13,7 @@ usage: ebbflow <command> [flags]
 
 commands:
   agent       the node network agent (dataplane, CNI, Services, NetworkPolicy, flows)
+  images      build the local pause/busybox OCI images, import them into containerd
   demo lb     Service load balancing across network namespaces, with real traffic
   lb          run the eBPF load balancer from a file (apply | status | down)
   observe     show flows from an agent (ebbflow observe --help)
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return runObserve(rest);
     case 'agent':
       return runAgent(rest);
+    case 'images':
+      return runImages(rest);
     case undefined:
     case 'help':
     case '--help':
