@@ -1,13 +1,20 @@
 // `ebbflow agent`: the node network agent (dataplane, CNI server, Service
-// and NetworkPolicy sync, flows and metrics) against an API server.
+// and NetworkPolicy sync, flows and metrics) against an API server, and
+// with --kubelet the node's containerd + kubelet running pods through it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../agent/agent.js';
+import { startNodeRuntime, type NodeRuntimeHandle } from '../kubelet/node.js';
 import { createLogger } from '../log/logger.js';
+import { CGROUP2_ROOT, createCgroup } from '../netns/index.js';
 
 const USAGE = `usage: ebbflow agent --node NAME --kubeconfig FILE --pod-cidr CIDR
   [--state-dir DIR] [--pin-root DIR] [--cni-socket PATH] [--host-netns PATH]
   [--pod-cgroup CGROUP_V2_DIR] [--cni-bin-dir DIR --cni-conf-dir DIR]
-  [--flows-address HOST:PORT] [--metrics-address HOST:PORT] [--log-level LEVEL]`;
+  [--flows-address HOST:PORT] [--metrics-address HOST:PORT] [--log-level LEVEL]
+  [--kubelet --run-dir DIR --node-ip IP]   also run containerd + the kubelet (pods in cgroup /ebbflow-NAME)
+  [--kubelet-cert FILE --kubelet-key FILE --kubelet-client-ca FILE]  serve the kubelet API (logs, exec) on NODE-IP:10250`;
 
 export async function runAgent(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
@@ -18,6 +25,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       'host-netns': { type: 'string' }, 'pod-cgroup': { type: 'string' }, 'cni-bin-dir': { type: 'string' },
       'cni-conf-dir': { type: 'string' }, 'flows-address': { type: 'string' }, 'metrics-address': { type: 'string' },
       'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      kubelet: { type: 'boolean' }, 'run-dir': { type: 'string' }, 'node-ip': { type: 'string' },
+      'kubelet-cert': { type: 'string' }, 'kubelet-key': { type: 'string' }, 'kubelet-client-ca': { type: 'string' },
     },
     strict: true,
   });
@@ -26,19 +35,47 @@ export async function runAgent(argv: string[]): Promise<number> {
     return v.help ? 0 : 2;
   }
   const logger = createLogger({ level: (v['log-level'] as 'info' | undefined) ?? 'warn' });
+  const runDir = v['run-dir'] ?? `/run/ebbflow/${v.node}`;
+  // With the kubelet, the agent installs the plugin where this node's
+  // containerd looks, and socket LB covers the pods' cgroup parent.
+  const cgroupParent = `/ebbflow-${v.node}`;
+  const cniBinDir = v['cni-bin-dir'] ?? (v.kubelet ? join(runDir, 'cni', 'bin') : undefined);
+  const cniConfDir = v['cni-conf-dir'] ?? (v.kubelet ? join(runDir, 'cni', 'conf') : undefined);
+  // The pods' cgroup exists before containerd makes its first pod, so the
+  // socket-LB hooks can be attached to it from the start.
+  if (v.kubelet) await createCgroup(join(CGROUP2_ROOT, cgroupParent));
   const agent = await startAgent({
     node: v.node, kubeconfig: v.kubeconfig, podCIDR: v['pod-cidr'], stateDir: v['state-dir'], pinRoot: v['pin-root'],
-    cniSocket: v['cni-socket'], hostNetns: v['host-netns'] ?? null, podCgroup: v['pod-cgroup'],
-    cniBinDir: v['cni-bin-dir'], cniConfDir: v['cni-conf-dir'], flowsAddress: v['flows-address'],
-    metricsAddress: v['metrics-address'], logger,
+    cniSocket: v['cni-socket'], hostNetns: v['host-netns'] ?? null,
+    podCgroup: v['pod-cgroup'] ?? (v.kubelet ? join(CGROUP2_ROOT, cgroupParent) : undefined),
+    cniBinDir, cniConfDir, flowsAddress: v['flows-address'], metricsAddress: v['metrics-address'], logger,
   });
-  process.stdout.write(`ebbflow agent ${v.node} ready: cni ${agent.cni.socketPath}, pins ${agent.dataplane.pinDir}\n`);
+  let node: NodeRuntimeHandle | undefined;
+  if (v.kubelet) {
+    if (!v['node-ip']) throw new Error('--kubelet needs --node-ip (where the API server reaches the kubelet)');
+    const tls = [v['kubelet-cert'], v['kubelet-key'], v['kubelet-client-ca']];
+    if (tls.some(Boolean) && !tls.every(Boolean)) throw new Error('--kubelet-cert, --kubelet-key and --kubelet-client-ca go together');
+    const server = tls.every(Boolean)
+      ? { host: v['node-ip'], port: 10250, cert: readFileSync(tls[0]!, 'utf8'), key: readFileSync(tls[1]!, 'utf8'), clientCA: readFileSync(tls[2]!, 'utf8') }
+      : undefined;
+    try {
+      node = await startNodeRuntime({
+        node: v.node, kubeconfig: v.kubeconfig, podCIDR: v['pod-cidr'], nodeIP: v['node-ip'], runDir,
+        netns: v['host-netns'], cniBinDir: cniBinDir!, cniConfDir: cniConfDir!, cgroupParent, server, logger,
+      });
+    } catch (err) {
+      await agent.stop();
+      throw err;
+    }
+  }
+  process.stdout.write(`ebbflow agent ${v.node} ready: cni ${agent.cni.socketPath}, pins ${agent.dataplane.pinDir}${node ? ', kubelet running' : ''}\n`);
   const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   clearInterval(keepAlive);
+  await node?.stop();
   await agent.stop();
   return 0;
 }
