@@ -4,8 +4,8 @@
 // `await using`. Generic BPF plumbing only; no Kubernetes knowledge here.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
 
 /** Error thrown by every failing native call. */
 export interface NativeError extends Error {
@@ -192,13 +192,7 @@ interface NativeBinding {
 
 /** Absolute path of the compiled addon, found from the package root (works from src/ and dist/src/). */
 export function nativeAddonPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`package root not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return join(dir, 'build', 'native', 'Release', 'ebbflow_native.node');
+  return join(packageRoot(), 'build', 'native', 'Release', 'ebbflow_native.node');
 }
 
 let loaded: NativeBinding | undefined;
