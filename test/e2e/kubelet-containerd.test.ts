@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Node, Pod } from '../../src/api/core.js';
 import { BUSYBOX_IMAGE } from '../../src/kubelet/images.js';
 import { startKubeletNode, type KubeletNode } from '../helpers/kubelet-node.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = process.getuid?.() === 0;
 // Also the hybrid cgroup layout this node is built for (v1 controllers, v2 at /sys/fs/cgroup/unified).
@@ -24,20 +25,7 @@ const NODE = 'kl-node';
 const CIDR_PREFIX = '10.233.0.';
 const VIP = '10.96.121.10';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000) => waitFor(what, fn, ms, 100);
 
 const pod = (name: string, spec: Record<string, unknown>) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { app: name } }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 2, ...spec } });
 

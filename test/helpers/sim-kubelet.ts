@@ -145,21 +145,8 @@ export async function startSimKubelet(opts: SimKubeletOptions): Promise<SimKubel
   };
 }
 
-/** Polls fn until it returns a truthy value or the deadline passes (then throws with the last error). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Polling helper shared by the tests (test/helpers/wait.ts). */
+export { waitFor } from './wait.js';
 
 /** "kind ns/name" -> resourceVersion over the given resources, to tell whether anything was written. */
 export async function objectVersions(client: Client, rts: import('../../src/client/resources.js').ResourceType[]): Promise<Record<string, string>> {

@@ -12,18 +12,13 @@ import { EndpointTable } from '../../src/dataplane/endpoint-table.js';
 import { createLbLab, type ClientResult, type LbLab } from '../../src/demo/lab.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startTestServer, type TestServer } from '../helpers/apiserver.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = process.getuid?.() === 0;
 if (!root) console.log('agent-api: skipped, needs root for namespaces and BPF');
 const VIP = '10.96.100.10';
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000) => waitFor(what, fn, ms, 100);
 
 describe.skipIf(!root)('agent against the API server', () => {
   let server: TestServer;

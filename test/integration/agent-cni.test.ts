@@ -13,19 +13,14 @@ import { createLogger } from '../../src/log/logger.js';
 import { cleanupStale, createNetns, deleteNetns, netnsPath, spawnInNetns, sysctl, type NetnsProcess } from '../../src/netns/index.js';
 import { startTestServer, type TestServer } from '../helpers/apiserver.js';
 import { containerId, k8sArgs, requirePluginBuilt, runCni } from '../helpers/cni-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = process.getuid?.() === 0;
 if (!root) console.log('agent-cni: skipped, needs root for namespaces and BPF');
 const PREFIX = 'ebft-agc';
 const VIP = '10.96.120.10';
 
-async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000) => waitFor(what, fn, ms, 100);
 
 describe.skipIf(!root)('agent with the CNI plugin and the API server', () => {
   let server: TestServer;
