@@ -1,6 +1,7 @@
 // Struct layouts shared with the BPF objects, declared once per map module
 // and checked against the object's BTF at load so a header change that the
 // TS side did not follow fails at startup instead of corrupting maps.
+import type { BtfStructLayout } from './native.js';
 
 export interface FieldLayout {
   name: string;
@@ -16,10 +17,7 @@ export interface StructLayout {
 }
 
 /** What the native addon reports for a struct found in BTF. */
-export interface BtfStruct {
-  size: number;
-  members: { name: string; offset: number; size: number }[];
-}
+export type BtfStruct = BtfStructLayout;
 
 export class LayoutMismatchError extends Error {
   readonly code = 'EBF_LAYOUT_MISMATCH';

@@ -70,7 +70,6 @@ export interface Frontend {
   draining: BackendAddr[];
 }
 
-export const frontendKey = (vip: string, port: number, proto: number): string => `${vip}:${port}/${proto}`;
 export const backendKey = (b: BackendAddr): string => `${b.ip}:${b.port}/${b.proto}`;
 export const serviceKey = (ns: string | undefined, name: string): string => `${ns ?? 'default'}/${name}`;
 
