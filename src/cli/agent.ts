@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { startAgent } from '../agent/agent.js';
 import { startNodeRuntime, type NodeRuntimeHandle } from '../kubelet/node.js';
 import { createLogger } from '../log/logger.js';
+import { untilStopSignal } from './signals.js';
 import { CGROUP2_ROOT, createCgroup } from '../netns/index.js';
 
 const USAGE = `usage: ebbflow agent --node NAME --kubeconfig FILE --pod-cidr CIDR
@@ -69,12 +70,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     }
   }
   process.stdout.write(`ebbflow agent ${v.node} ready: cni ${agent.cni.socketPath}, pins ${agent.dataplane.pinDir}${node ? ', kubelet running' : ''}\n`);
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  clearInterval(keepAlive);
+  await untilStopSignal();
   await node?.stop();
   await agent.stop();
   return 0;

@@ -2,6 +2,7 @@
 // from a file (see src/agent/file-sync.ts).
 import { parseArgs } from 'node:util';
 import { startFileSync } from '../agent/file-sync.js';
+import { untilStopSignal } from './signals.js';
 import { loadDataplane } from '../dataplane/loader.js';
 import { numberToIpv4, protoName } from '../dataplane/ip.js';
 
@@ -43,19 +44,13 @@ export async function runLb(argv: string[]): Promise<number> {
       return 0;
     }
     // Stay up: SIGHUP re-reads the file, SIGTERM/SIGINT leave the dataplane in place and exit.
-    // Signal handlers alone do not keep Node's event loop alive.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    await new Promise<void>((resolve) => {
-      process.on('SIGHUP', () => {
-        h.resync().then(
-          (s) => process.stdout.write(JSON.stringify({ resynced: s }) + '\n'),
-          (e: Error) => process.stderr.write(`ebbflow lb: resync failed: ${e.message}\n`),
-        );
-      });
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
+    process.on('SIGHUP', () => {
+      h.resync().then(
+        (st) => process.stdout.write(JSON.stringify({ resynced: st }) + '\n'),
+        (e: Error) => process.stderr.write(`ebbflow lb: resync failed: ${e.message}\n`),
+      );
     });
-    clearInterval(keepAlive);
+    await untilStopSignal();
     h.stop();
     return 0;
   }
