@@ -51,6 +51,10 @@ static __always_inline int __sock4_xlate_fwd(struct bpf_sock_addr *ctx, const in
 
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
 		return 1;
+	/* 0.0.0.0 keys the uplink's NodePort frontends (lib/nodeport.h); a
+	 * socket reaches a NodePort through a node IP frontend instead. */
+	if (!vip)
+		return 1;
 	svc = lb4_lookup_service(vip, vport, proto);
 	if (!svc)
 		return 1;

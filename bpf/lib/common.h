@@ -42,5 +42,8 @@
 #define DROP_BACKEND_GONE   -136 /* conntrack points at a deleted backend */
 #define DROP_ICMP_BUILD     -137 /* could not turn the packet into an ICMP error */
 #define DROP_POLICY_DENIED  -140 /* NetworkPolicy does not allow the connection */
+#define DROP_NO_LOCAL_BACKEND -141 /* NodePort with externalTrafficPolicy Local: no backend on this node */
+#define DROP_FIB_LOOKUP     -142 /* no route toward a NodePort backend or client */
+#define DROP_SNAT_NO_PORT   -143 /* NodePort SNAT: no free source port toward the backend */
 
 #endif /* EBF_COMMON_H */

@@ -31,6 +31,8 @@
 
 #define SVC_F_AFFINITY 0x1 /* sessionAffinity: ClientIP */
 #define SVC_F_MAGLEV   0x2 /* Maglev consistent hashing instead of random */
+#define SVC_F_NODEPORT 0x4 /* wildcard (0.0.0.0, nodePort) frontend used on the uplink */
+#define SVC_F_LOCAL    0x8 /* with SVC_F_NODEPORT: externalTrafficPolicy Local (local backends, no SNAT) */
 
 #define BE_F_TERMINATING 0x1 /* keeps existing flows, gets no new ones */
 

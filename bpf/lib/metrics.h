@@ -17,6 +17,10 @@
 #define METRIC_TC_REV_NAT      5 /* tc path: reply packet reverse-translated */
 #define METRIC_EVENTS_LOST     6 /* ring buffer full: event not emitted */
 #define METRIC_SOCK_REV_XLATE  7 /* recvmsg/getpeername shown the VIP */
+#define METRIC_NP_XLATE_NEW    8 /* uplink: new NodePort flow translated */
+#define METRIC_NP_XLATE        9 /* uplink: packet of a known NodePort flow translated */
+#define METRIC_NP_REV_NAT     10 /* uplink: NodePort reply restored to nodeIP:nodePort */
+#define METRIC_NP_SNAT        11 /* uplink: new NodePort flow SNATed to a remote backend */
 
 struct metrics_value {
 	__u64 packets;

@@ -22,6 +22,7 @@ export interface ServiceShape {
     ports?: ServicePortShape[];
     sessionAffinity?: string;
     sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+    externalTrafficPolicy?: string;
   };
 }
 
@@ -68,6 +69,8 @@ export interface Frontend {
   active: BackendAddr[];
   /** Backends kept for existing flows only (terminating or not ready). */
   draining: BackendAddr[];
+  /** Set on the uplink's wildcard NodePort frontend only: its externalTrafficPolicy. */
+  nodePort?: 'Cluster' | 'Local';
 }
 
 export const backendKey = (b: BackendAddr): string => `${b.ip}:${b.port}/${b.proto}`;
@@ -77,6 +80,18 @@ export const serviceKey = (ns: string | undefined, name: string): string => `${n
 function sortedByKey(m: Map<string, BackendAddr>): BackendAddr[] {
   if (m.size <= 1) return [...m.values()];
   return [...m.keys()].sort().map((k) => m.get(k)!);
+}
+
+/** The Service's backend selection algorithm and affinity timeout. */
+export function selectionOf(svc: ServiceShape, defaultAlgorithm: LbAlgorithm): { algorithm: LbAlgorithm; affinityTimeout: number } {
+  const spec = svc.spec ?? {};
+  const annotated = svc.metadata.annotations?.[LB_ALGORITHM_ANNOTATION];
+  const algorithm: LbAlgorithm = annotated === 'maglev' || annotated === 'random' ? annotated : defaultAlgorithm;
+  const affinityTimeout =
+    spec.sessionAffinity === 'ClientIP'
+      ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT
+      : 0;
+  return { algorithm, affinityTimeout };
 }
 
 /** Computes the frontends of one Service from the EndpointSlices that name it. */
@@ -93,12 +108,7 @@ export function serviceFrontends(
     if (ip && ip !== 'None' && isIpv4(ip)) ips.add(ip);
   }
   if (ips.size === 0) return [];
-  const annotated = svc.metadata.annotations?.[LB_ALGORITHM_ANNOTATION];
-  const algorithm: LbAlgorithm = annotated === 'maglev' || annotated === 'random' ? annotated : defaultAlgorithm;
-  const affinityTimeout =
-    spec.sessionAffinity === 'ClientIP'
-      ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT
-      : 0;
+  const { algorithm, affinityTimeout } = selectionOf(svc, defaultAlgorithm);
   const out: Frontend[] = [];
   for (const sp of spec.ports ?? []) {
     const proto = protoNumber(sp.protocol);
@@ -123,6 +133,8 @@ export function backendsFor(
   proto: number,
   /** Shares one BackendAddr per address across calls (fewer long-lived objects in big syncs). */
   intern?: Map<string, BackendAddr>,
+  /** Only endpoints whose nodeName is this node (externalTrafficPolicy Local). */
+  onNode?: string,
 ): { active: BackendAddr[]; draining: BackendAddr[] } {
   // Maps keyed by backendKey dedupe addresses listed in several slices;
   // the two non-ready groups are made only when such endpoints exist.
@@ -134,6 +146,7 @@ export function backendsFor(
     const port = (slice.ports ?? []).find((p) => (p.name ?? '') === portName && protoNumber(p.protocol) === proto);
     if (!port || port.port === undefined) continue;
     for (const ep of slice.endpoints ?? []) {
+      if (onNode !== undefined && ep.nodeName !== onNode) continue;
       const c = ep.conditions ?? {};
       // nil ready/serving mean "ready" per the EndpointSlice API.
       const isReady = c.ready !== false && c.terminating !== true;

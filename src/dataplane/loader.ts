@@ -1,8 +1,9 @@
 // Loads the dataplane's BPF objects for one node with maps pinned under
 // <pinRoot>/<node>/ (reused on restart), checks every shared struct against
-// the objects' BTF, and attaches programs: tc on pods' host-side veths and
-// the socket-LB hooks on a cgroup v2 subtree (links pinned, so both outlive
-// the process). close() drops fds only; destroy() also removes the pins.
+// the objects' BTF, and attaches programs: tc on pods' host-side veths, tc
+// NodePort programs on the node's uplink, and the socket-LB hooks on a
+// cgroup v2 subtree (links pinned, so all outlive the process). close()
+// drops fds only; destroy() also removes the pins.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,11 @@ import { MAP_NAME as SERVICES, serviceKeyCodec, serviceValueCodec } from './maps
 import { ctEntryCodec, ctTupleCodec, MAP_NAME as CONNTRACK } from './maps/conntrack.js';
 import { metricsValueLayout, MAP_NAME as METRICS } from './maps/metrics.js';
 import { flowEventLayout, MAP_NAME as EVENTS } from './maps/events.js';
+import {
+  CONFIG_MAP_NAME as NP_CONFIG, NAT_MAP_NAME as NP_NAT, nodePortConfigCodec, nodePortEntryCodec, type NodePortEntry,
+} from './maps/nodeport.js';
+import { resolveNodePortSettings, type NodePortSettings } from './lb-nodeport.js';
+import { ipv4ToNumber } from './ip.js';
 import { endpointInfoCodec, endpointKeyCodec, MAP_NAME as ENDPOINTS, type EndpointInfo } from './maps/endpoints.js';
 import { ipcacheKeyCodec, ipcacheValueCodec, MAP_NAME as IPCACHE, type IpcacheKey } from './maps/ipcache.js';
 import { MAP_NAME as POLICY, policyKeyCodec, policyValueCodec, type PolicyKey, type PolicyValue } from './maps/policy.js';
@@ -38,6 +44,7 @@ export interface MapSizes {
   endpoints?: number;
   ipcache?: number;
   policy?: number;
+  nodePortNat?: number;
 }
 
 export interface DataplaneConfig {
@@ -52,6 +59,9 @@ export interface EndpointAttachment {
   netns?: string;
   ifname: string;
 }
+
+/** The node's uplink and its NodePort settings, for attachNodePort. */
+export interface NetdevAttachment extends EndpointAttachment, NodePortSettings {}
 
 export const TC_HANDLE = 0xeb;
 export const TC_PRIORITY = 1;
@@ -69,6 +79,7 @@ const LAYOUTS: StructLayout[] = [
   metricsValueLayout, endpointInfoCodec.layout!, ipcacheKeyCodec.layout!, ipcacheValueCodec.layout!,
   policyKeyCodec.layout!, policyValueCodec.layout!,
 ];
+const HOST_LAYOUTS: StructLayout[] = [nodePortConfigCodec.layout!, nodePortEntryCodec.layout!, ctTupleCodec.layout!];
 
 export interface Dataplane {
   readonly node: string;
@@ -78,6 +89,8 @@ export interface Dataplane {
   readonly endpoints: TypedMap<number, EndpointInfo>;
   readonly ipcache: TypedMap<IpcacheKey, number>;
   readonly policy: TypedMap<PolicyKey, PolicyValue>;
+  /** NodePort flows on the uplink (forward and reply entries). */
+  readonly nodePortNat: TypedMap<CtTuple, NodePortEntry>;
   readonly metrics: BpfMap;
   readonly events: BpfMap;
   /** The fd of a loaded program by name (for BPF_PROG_TEST_RUN and attach). */
@@ -87,6 +100,13 @@ export interface Dataplane {
   detachEndpoint(ep: EndpointAttachment): Promise<void>;
   /** True when both tc programs are attached on the interface. */
   endpointAttached(ep: EndpointAttachment): Promise<boolean>;
+  /** Writes the node's NodePort settings, then attaches ebf_to_netdev /
+   * ebf_from_netdev on its uplink (one uplink per node). */
+  attachNodePort(dev: NetdevAttachment): Promise<{ ifindex: number }>;
+  /** Detaches the uplink programs and turns NodePort off in the config map. */
+  detachNodePort(dev: EndpointAttachment): Promise<void>;
+  /** True when both uplink programs are attached on the interface. */
+  nodePortAttached(dev: EndpointAttachment): Promise<boolean>;
   /** Attaches the socket-LB hooks to a cgroup v2 directory (links pinned). */
   attachSocketLb(cgroupPath: string): void;
   detachSocketLb(cgroupPath: string): void;
@@ -110,6 +130,7 @@ function sizeOverrides(s: MapSizes = {}): Record<string, number> {
   set(ENDPOINTS, s.endpoints);
   set(IPCACHE, s.ipcache);
   set(POLICY, s.policy);
+  set(NP_NAT, s.nodePortNat);
   return out;
 }
 
@@ -124,22 +145,42 @@ export async function loadDataplane(config: DataplaneConfig): Promise<Dataplane>
   const maxEntries = sizeOverrides(config.mapSizes);
   const objects: BpfObject[] = [];
   try {
-    for (const name of ['bpf_sock.o', 'bpf_lxc.o']) {
+    for (const name of ['bpf_sock.o', 'bpf_lxc.o', 'bpf_host.o']) {
       const obj = BpfObject.open(join(bpfDir, name), { pinRoot: pinDir, maxEntries });
       objects.push(obj);
       await obj.load();
     }
-    const [sock, lxc] = objects;
+    const [sock, lxc, host] = objects;
     for (const l of LAYOUTS) assertLayout(l, lxc.btfStruct(l.name));
+    for (const l of HOST_LAYOUTS) assertLayout(l, host.btfStruct(l.name));
     assertLayout(flowEventLayout, lxc.btfStruct(flowEventLayout.name));
-    return makeDataplane(config.node, pinDir, sock, lxc);
+    assertLayout(flowEventLayout, host.btfStruct(flowEventLayout.name));
+    return makeDataplane(config.node, pinDir, sock, lxc, host);
   } catch (err) {
     for (const o of objects) o.close();
     throw err;
   }
 }
 
-function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfObject): Dataplane {
+async function detachTc(target: EndpointAttachment): Promise<void> {
+  for (const direction of ['ingress', 'egress'] as const) {
+    try {
+      await tcDetach({ ...target, direction, handle: TC_HANDLE, priority: TC_PRIORITY });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
+async function tcAttachedBoth(target: EndpointAttachment): Promise<boolean> {
+  for (const direction of ['ingress', 'egress'] as const) {
+    const q = await tcQuery({ ...target, direction, handle: TC_HANDLE, priority: TC_PRIORITY }).catch(() => null);
+    if (!q) return false;
+  }
+  return true;
+}
+
+function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfObject, host: BpfObject): Dataplane {
   const lb: LbMaps = {
     services: new TypedMap(SERVICES, lxc.map(SERVICES), serviceKeyCodec, serviceValueCodec),
     backends: new TypedMap(BACKENDS, lxc.map(BACKENDS), u32Codec, backendCodec),
@@ -151,8 +192,12 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
   const endpoints = new TypedMap(ENDPOINTS, lxc.map(ENDPOINTS), endpointKeyCodec, endpointInfoCodec);
   const ipcache = new TypedMap(IPCACHE, lxc.map(IPCACHE), ipcacheKeyCodec, ipcacheValueCodec);
   const policy = new TypedMap(POLICY, lxc.map(POLICY), policyKeyCodec, policyValueCodec);
+  const nodePortNat = new TypedMap(NP_NAT, host.map(NP_NAT), ctTupleCodec, nodePortEntryCodec);
+  const nodePortConfig = new TypedMap(NP_CONFIG, host.map(NP_CONFIG), u32Codec, nodePortConfigCodec);
   const metrics = lxc.map(METRICS);
   const events = lxc.map(EVENTS);
+  const fromNetdev = host.programFd('ebf_from_netdev');
+  const toNetdev = host.programFd('ebf_to_netdev');
   const linkRoot = join(pinDir, 'links');
   const fromPod = lxc.programFd('ebf_from_pod');
   const toPod = lxc.programFd('ebf_to_pod');
@@ -166,10 +211,12 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
     endpoints,
     ipcache,
     policy,
+    nodePortNat,
     metrics,
     events,
     programFd(name) {
-      return lxc.programs().some((p) => p.name === name) ? lxc.programFd(name) : sock.programFd(name);
+      for (const o of [lxc, host]) if (o.programs().some((p) => p.name === name)) return o.programFd(name);
+      return sock.programFd(name);
     },
     async attachEndpoint(ep) {
       // Egress (reverse NAT) first so replies of a flow the ingress program
@@ -178,22 +225,24 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
       await tcAttach({ ...target(ep), direction: 'ingress', progFd: fromPod, handle: TC_HANDLE, priority: TC_PRIORITY });
       return { ifindex: r.ifindex };
     },
-    async detachEndpoint(ep) {
-      for (const direction of ['ingress', 'egress'] as const) {
-        try {
-          await tcDetach({ ...target(ep), direction, handle: TC_HANDLE, priority: TC_PRIORITY });
-        } catch (err) {
-          if ((err as { code?: string }).code !== 'ENOENT') throw err;
-        }
-      }
+    detachEndpoint: (ep) => detachTc(target(ep)),
+    endpointAttached: (ep) => tcAttachedBoth(target(ep)),
+    async attachNodePort(dev) {
+      const s = resolveNodePortSettings(dev);
+      nodePortConfig.set(0, {
+        nodeIP: ipv4ToNumber(s.nodeIP), portMin: s.portRange.min, portMax: s.portRange.max,
+        snatMin: s.snatPortRange.min, snatMax: s.snatPortRange.max,
+      });
+      // Egress (reverse NAT of local backends' replies) before ingress, as for pods.
+      const r = await tcAttach({ ...target(dev), direction: 'egress', progFd: toNetdev, handle: TC_HANDLE, priority: TC_PRIORITY });
+      await tcAttach({ ...target(dev), direction: 'ingress', progFd: fromNetdev, handle: TC_HANDLE, priority: TC_PRIORITY });
+      return { ifindex: r.ifindex };
     },
-    async endpointAttached(ep) {
-      for (const direction of ['ingress', 'egress'] as const) {
-        const q = await tcQuery({ ...target(ep), direction, handle: TC_HANDLE, priority: TC_PRIORITY }).catch(() => null);
-        if (!q) return false;
-      }
-      return true;
+    async detachNodePort(dev) {
+      await detachTc(target(dev));
+      nodePortConfig.set(0, { nodeIP: 0, portMin: 0, portMax: 0, snatMin: 0, snatMax: 0 });
     },
+    nodePortAttached: (dev) => tcAttachedBoth(target(dev)),
     attachSocketLb(cgroupPath) {
       const dir = join(linkRoot, linkDirName(cgroupPath));
       mkdirSync(dir, { recursive: true });
@@ -209,6 +258,7 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
     close() {
       sock.close();
       lxc.close();
+      host.close();
     },
     destroy() {
       if (existsSync(linkRoot)) {
@@ -218,6 +268,7 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
       }
       sock.close();
       lxc.close();
+      host.close();
       rmSync(pinDir, { recursive: true, force: true });
     },
   };

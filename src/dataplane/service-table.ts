@@ -9,11 +9,14 @@ import {
   backendKey, serviceFrontends, serviceKey, SERVICE_NAME_LABEL,
   type BackendAddr, type EndpointSliceShape, type Frontend, type LbAlgorithm, type ServiceShape,
 } from './lb-model.js';
+import { nodePortFrontends, type NodePortScope } from './lb-nodeport.js';
 import { maglevTable } from './maglev.js';
 import type { AffinityMatch } from './maps/lb-affinity.js';
 import { BE_F_TERMINATING, type Backend } from './maps/lb-backends.js';
 import type { ReverseNat } from './maps/lb-revnat.js';
-import { ServiceRowBatch, SVC_F_AFFINITY, SVC_F_MAGLEV, type ServiceKey, type ServiceValue } from './maps/lb-services.js';
+import {
+  ServiceRowBatch, SVC_F_AFFINITY, SVC_F_LOCAL, SVC_F_MAGLEV, SVC_F_NODEPORT, type ServiceKey, type ServiceValue,
+} from './maps/lb-services.js';
 import type { TypedMap } from './typed-map.js';
 
 export interface LbMaps {
@@ -26,6 +29,8 @@ export interface LbMaps {
 
 export interface ServiceTableOptions {
   defaultAlgorithm?: LbAlgorithm;
+  /** Expand NodePort Services for this node (see lb-nodeport.ts); none without it. */
+  nodePort?: NodePortScope;
 }
 
 export interface SyncStats {
@@ -88,9 +93,11 @@ export class ServiceTable {
   private readonly backendIdAlloc = new IdAllocator();
   private readonly revNatAlloc = new IdAllocator();
   private readonly defaultAlgorithm: LbAlgorithm;
+  private nodePort: NodePortScope | undefined;
 
   private constructor(private readonly maps: LbMaps, opts: ServiceTableOptions) {
     this.defaultAlgorithm = opts.defaultAlgorithm ?? 'random';
+    this.nodePort = opts.nodePort;
   }
 
   /** Opens the table over maps that may hold state from an earlier run,
@@ -128,6 +135,16 @@ export class ServiceTable {
     const key = serviceKey(svc.metadata.namespace, svc.metadata.name);
     this.services.set(key, svc);
     this.dirty.add(key);
+  }
+
+  /** Changes the node IPs NodePorts are expanded to (undefined: no NodePort
+   * frontends); every Service is recomputed by the next flush. */
+  setNodePortScope(scope: NodePortScope | undefined): void {
+    const same = scope && this.nodePort && scope.node === this.nodePort.node &&
+      scope.nodeIPs.length === this.nodePort.nodeIPs.length && scope.nodeIPs.every((ip, i) => ip === this.nodePort!.nodeIPs[i]);
+    if (same || (!scope && !this.nodePort)) return;
+    this.nodePort = scope && { node: scope.node, nodeIPs: [...scope.nodeIPs] };
+    for (const key of this.services.keys()) this.dirty.add(key);
   }
 
   deleteService(namespace: string, name: string): void {
@@ -230,7 +247,9 @@ export class ServiceTable {
     const svc = this.services.get(svcKey);
     if (!svc) return [];
     const slices = [...(this.slicesOf.get(svcKey) ?? [])].map((k) => this.slices.get(k)!).filter(Boolean);
-    return serviceFrontends(svc, slices, this.defaultAlgorithm, intern);
+    const out = serviceFrontends(svc, slices, this.defaultAlgorithm, intern);
+    if (this.nodePort) out.push(...nodePortFrontends(svc, slices, this.nodePort, this.defaultAlgorithm, intern));
+    return out;
   }
 
   /** Plans and applies the change from the current to the desired state of
@@ -365,6 +384,8 @@ export class ServiceTable {
     let flags = 0;
     if (want.affinityTimeout > 0) flags |= SVC_F_AFFINITY;
     if (want.algorithm === 'maglev') flags |= SVC_F_MAGLEV;
+    if (want.nodePort) flags |= SVC_F_NODEPORT;
+    if (want.nodePort === 'Local') flags |= SVC_F_LOCAL;
     const st: FrontendState = {
       service: want.service, vip, port: want.port, proto: want.proto, revNatId, flags,
       affinityTimeout: want.affinityTimeout, slots, draining, maglevSig: '',

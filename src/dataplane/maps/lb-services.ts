@@ -7,6 +7,10 @@ export const MAP_NAME = 'ebf_lb4_svc_v1';
 
 export const SVC_F_AFFINITY = 0x1;
 export const SVC_F_MAGLEV = 0x2;
+/** The wildcard (0.0.0.0, nodePort) frontend the uplink programs look up. */
+export const SVC_F_NODEPORT = 0x4;
+/** With SVC_F_NODEPORT: externalTrafficPolicy Local (local backends only, no SNAT). */
+export const SVC_F_LOCAL = 0x8;
 
 export interface ServiceKey {
   /** VIP as a host-order u32. */

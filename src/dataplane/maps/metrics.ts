@@ -15,6 +15,10 @@ export const METRIC = {
   tcReverseNat: 5,
   eventsLost: 6,
   sockReverseTranslate: 7,
+  nodePortTranslateNew: 8,
+  nodePortTranslate: 9,
+  nodePortReverseNat: 10,
+  nodePortSnat: 11,
 } as const;
 
 /** DROP_* codes of bpf/lib/common.h and the names metrics and flows use. */
@@ -28,6 +32,9 @@ export const DROP_REASONS: Record<number, string> = {
   [-136]: 'backend_gone',
   [-137]: 'icmp_build_failed',
   [-140]: 'policy_denied',
+  [-141]: 'no_local_backend',
+  [-142]: 'fib_lookup_failed',
+  [-143]: 'snat_ports_exhausted',
 };
 
 export interface Counter {
