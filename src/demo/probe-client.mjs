@@ -1,6 +1,7 @@
 // Test client: makes N short TCP exchanges or UDP round trips to HOST:PORT
 // and prints one JSON summary: which backend answered how often, the peer
-// address the application saw, and error codes. Bounded by count and time.
+// address the application saw, the client address each backend saw
+// (sources), and error codes. Bounded by count and time.
 // usage: node probe-client.mjs tcp|udp|udp-connected HOST PORT COUNT [TIMEOUT_MS]
 //        node probe-client.mjs hold HOST PORT MS   (one connection, a line every 50 ms)
 //        node probe-client.mjs matrix TIMEOUT_MS '[[id, "tcp"|"udp", host, port], ...]'
@@ -14,8 +15,13 @@ const n = Number(nArg);
 const tcpTimeout = Number(timeoutArg ?? 3000);
 const udpTimeout = Number(timeoutArg ?? 2000);
 const deadline = Date.now() + 30_000;
-const out = { backends: {}, peers: {}, errors: {}, ok: 0 };
+const out = { backends: {}, peers: {}, sources: {}, errors: {}, ok: 0 };
 const count = (o, k) => (o[k] = (o[k] ?? 0) + 1);
+// A reply is "<backend> <client addr>:<port> <echo>": count the address per backend.
+const countSource = (reply) => {
+  const [name, from] = reply.split(' ');
+  if (from) count((out.sources[name] ??= {}), from.slice(0, from.lastIndexOf(':')));
+};
 
 function tcpOnce() {
   return new Promise((resolve) => {
@@ -29,6 +35,7 @@ function tcpOnce() {
       if (data.includes('\n')) {
         clearTimeout(timer);
         count(out.backends, data.split(' ')[0]);
+        countSource(data);
         out.ok++;
         s.end();
         resolve();
@@ -45,6 +52,7 @@ function udpOnce(connected) {
     s.on('message', (msg, rinfo) => {
       clearTimeout(timer);
       count(out.backends, msg.toString().split(' ')[0]);
+      countSource(msg.toString());
       count(out.peers, `${rinfo.address}:${rinfo.port}`);
       out.ok++;
       s.close();

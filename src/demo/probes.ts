@@ -12,6 +12,8 @@ export function probeScript(kind: 'server' | 'client'): string {
 export interface ProbeResult {
   backends: Record<string, number>;
   peers: Record<string, number>;
+  /** Per backend: the client addresses it saw, with counts. */
+  sources: Record<string, Record<string, number>>;
   errors: Record<string, number>;
   ok: number;
 }
