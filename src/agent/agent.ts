@@ -35,6 +35,8 @@ export interface AgentConfig {
   hostNetns?: string | null;
   /** cgroup v2 directory holding the pods (socket-level LB attaches there). */
   podCgroup?: string;
+  /** NodePort on the node's uplink: the device (in hostNetns) and this node's IP on it. */
+  nodePort?: { device: string; nodeIP: string };
   /** Where to install the plugin and conflist (both or neither). */
   cniBinDir?: string;
   cniConfDir?: string;
@@ -67,6 +69,11 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
   };
   try {
     if (config.podCgroup) dataplane.attachSocketLb(config.podCgroup);
+    // Like the pods' tc programs, the uplink's stay attached when the agent stops.
+    const nodePort = config.nodePort && { node: config.node, nodeIP: config.nodePort.nodeIP };
+    if (config.nodePort) {
+      await dataplane.attachNodePort({ ...(hostNetns ? { netns: hostNetns } : {}), ifname: config.nodePort.device, nodeIP: config.nodePort.nodeIP });
+    }
     const serviceTable = ServiceTable.restore(dataplane.lb);
     const endpointTable = EndpointTable.restore({ endpoints: dataplane.endpoints, ipcache: dataplane.ipcache, policy: dataplane.policy });
     let policies: PolicyWatchHandle | undefined;
@@ -87,7 +94,7 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
 
     const informers = createInformerFactory(connect(config.kubeconfig), { logger: config.logger });
     stops.push(() => informers.stop());
-    const services: ServiceSyncHandle = await startServiceSync({ informers, table: serviceTable, logger: log });
+    const services: ServiceSyncHandle = await startServiceSync({ informers, table: serviceTable, logger: log, nodePort });
     stops.push(() => services.stop());
     policies = await startPolicyWatch({
       informers, sync: new PolicySync(endpointTable), localEndpoints: () => endpoints.local(), logger: log,

@@ -14,6 +14,7 @@ const USAGE = `usage: ebbflow agent --node NAME --kubeconfig FILE --pod-cidr CID
   [--state-dir DIR] [--pin-root DIR] [--cni-socket PATH] [--host-netns PATH]
   [--pod-cgroup CGROUP_V2_DIR] [--cni-bin-dir DIR --cni-conf-dir DIR]
   [--flows-address HOST:PORT] [--metrics-address HOST:PORT] [--log-level LEVEL]
+  [--nodeport-device DEV --node-ip IP]   NodePort Services on DEV (the uplink, in --host-netns) at IP
   [--kubelet --run-dir DIR --node-ip IP]   also run containerd + the kubelet (pods in cgroup /ebbflow-NAME)
   [--kubelet-cert FILE --kubelet-key FILE --kubelet-client-ca FILE]  serve the kubelet API (logs, exec) on NODE-IP:10250`;
 
@@ -27,6 +28,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       'cni-conf-dir': { type: 'string' }, 'flows-address': { type: 'string' }, 'metrics-address': { type: 'string' },
       'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       kubelet: { type: 'boolean' }, 'run-dir': { type: 'string' }, 'node-ip': { type: 'string' },
+      'nodeport-device': { type: 'string' },
       'kubelet-cert': { type: 'string' }, 'kubelet-key': { type: 'string' }, 'kubelet-client-ca': { type: 'string' },
     },
     strict: true,
@@ -45,11 +47,13 @@ export async function runAgent(argv: string[]): Promise<number> {
   // The pods' cgroup exists before containerd makes its first pod, so the
   // socket-LB hooks can be attached to it from the start.
   if (v.kubelet) await createCgroup(join(CGROUP2_ROOT, cgroupParent));
+  if (v['nodeport-device'] && !v['node-ip']) throw new Error('--nodeport-device needs --node-ip (the address NodePorts answer on)');
   const agent = await startAgent({
     node: v.node, kubeconfig: v.kubeconfig, podCIDR: v['pod-cidr'], stateDir: v['state-dir'], pinRoot: v['pin-root'],
     cniSocket: v['cni-socket'], hostNetns: v['host-netns'] ?? null,
     podCgroup: v['pod-cgroup'] ?? (v.kubelet ? join(CGROUP2_ROOT, cgroupParent) : undefined),
     cniBinDir, cniConfDir, flowsAddress: v['flows-address'], metricsAddress: v['metrics-address'], logger,
+    nodePort: v['nodeport-device'] ? { device: v['nodeport-device'], nodeIP: v['node-ip']! } : undefined,
   });
   let node: NodeRuntimeHandle | undefined;
   if (v.kubelet) {
