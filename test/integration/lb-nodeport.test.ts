@@ -15,6 +15,11 @@ import { METRIC, readCounter, readDropCounter } from '../../src/dataplane/maps/m
 import { NP_F_SNAT, NP_TUPLE_F_REPLY } from '../../src/dataplane/maps/nodeport.js';
 import { SVC_F_LOCAL, SVC_F_NODEPORT } from '../../src/dataplane/maps/lb-services.js';
 import { ServiceTable } from '../../src/dataplane/service-table.js';
+import { startServiceSync } from '../../src/agent/service-sync.js';
+import { connect } from '../../src/client/client.js';
+import { createInformerFactory } from '../../src/client/factory.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startTestServer, type TestServer } from '../helpers/apiserver.js';
 import { probeScript, type ProbeResult } from '../../src/demo/probes.js';
 import { run } from '../../src/netns/exec.js';
 import {
@@ -293,4 +298,51 @@ describe.skipIf(!root)('NodePort Services on the uplink and from pods', () => {
     const back = await fromOutside('tcp', N1, 30080, 4);
     expect(back.ok).toBe(4);
   });
+
+  // Last: service sync converges node 1's table to what the API server holds.
+  it('service sync programs NodePorts for the InternalIP of every Node the API server lists', async () => {
+    let server: TestServer | undefined;
+    const informers: { stop(): Promise<void> }[] = [];
+    try {
+      server = await startTestServer();
+      const s = server;
+      const post = async (path: string, body: unknown) => {
+        const r = await s.request('POST', path, body);
+        if (r.status >= 300) throw new Error(`POST ${path}: ${r.status} ${r.body}`);
+      };
+      const node = (name: string, ip: string) => ({ metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }] } });
+      await post('/api/v1/nodes', node('n1', N1));
+      await post('/api/v1/nodes', node('n2', N2));
+      await post('/api/v1/nodes', node('n3', '10.239.0.9'));
+      await post('/api/v1/namespaces', { metadata: { name: 'np' } });
+      await post('/api/v1/namespaces/np/services', {
+        metadata: { name: 'api-web', namespace: 'np' },
+        spec: { type: 'NodePort', clusterIP: '10.96.77.99', ports: [{ name: 'tcp', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30200 }] },
+      });
+      await post('/apis/discovery.k8s.io/v1/namespaces/np/endpointslices', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...slice('api-web', BOTH) });
+      const n1 = nodes[0];
+      const inf = createInformerFactory(connect(s.kubeconfig), { logger: createLogger({ level: 'silent' }) });
+      informers.push(inf);
+      const sync = await startServiceSync({ informers: inf, table: n1.table, logger: createLogger({ level: 'silent' }), nodePort: { node: 'n1', nodeIP: N1 } });
+      try {
+        const addrs = () => n1.dp.lb.services.entries().filter(([k]) => k.slot === 0 && k.port === 30200).map(([k]) => k.address).sort((a, b) => a - b);
+        expect(addrs()).toEqual([0, ipv4ToNumber(N1), ipv4ToNumber(N2), ipv4ToNumber('10.239.0.9')]);
+        const r = await fromOutside('tcp', N1, 30200, 20);
+        expect(r.ok).toBe(20);
+        expect(Object.keys(r.backends).sort()).toEqual(['be1', 'be2']);
+        // A Node that leaves takes its NodePort frontends with it.
+        const del = await s.request('DELETE', '/api/v1/nodes/n3');
+        expect(del.status).toBeLessThan(300);
+        await waitFor('n3\'s frontend to go', () => !addrs().includes(ipv4ToNumber('10.239.0.9')), 10_000);
+        expect(addrs()).toEqual([0, ipv4ToNumber(N1), ipv4ToNumber(N2)]);
+        // Services the API server does not hold are gone from node 1 now.
+        expect((await fromOutside('tcp', N1, 30080, 1, 800)).ok).toBe(0);
+      } finally {
+        sync.stop();
+      }
+    } finally {
+      for (const i of informers) await i.stop();
+      await server?.close();
+    }
+  }, 60_000);
 });
