@@ -3,7 +3,9 @@
 // NetworkPolicies from the API server in the BPF maps, and serves flows and
 // metrics. Restart-safe: maps and attachments are pinned, IPAM is
 // persisted, and endpoints found on start are registered again.
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { KubeObject } from '../api/meta.js';
 import { connect } from '../client/client.js';
 import { createInformerFactory } from '../client/factory.js';
@@ -21,6 +23,7 @@ import { startFlows, type FlowsHandle } from './flows/index.js';
 import { startPolicyWatch, type PolicyWatchHandle } from './policy-watch.js';
 import { PolicySync, type LocalEndpoint } from './policy-sync.js';
 import { startServiceSync, type ServiceSyncHandle } from './service-sync.js';
+import { startNodeRoutes } from './node-routes.js';
 
 export interface AgentConfig {
   node: string;
@@ -43,6 +46,8 @@ export interface AgentConfig {
   flowsAddress?: string | null;
   metricsAddress?: string | null;
   mapSizes?: MapSizes;
+  /** Install a route to every other node's pod CIDR via its InternalIP (native routing). */
+  nodeRoutes?: boolean;
   logger: Logger;
 }
 
@@ -55,6 +60,14 @@ export interface AgentHandle {
   localEndpoints(): LocalEndpoint[];
   /** Stops the agent; the dataplane keeps forwarding with what is in the maps. */
   stop(): Promise<void>;
+}
+
+/** The node's own IPv4 addresses (in its namespace), loopback excluded. */
+export async function localAddresses(netns: string | null): Promise<string[]> {
+  const [cmd, args] = netns ? ['nsenter', [`--net=${netns}`, '--', 'ip', '-j', '-4', 'addr', 'show']] : ['ip', ['-j', '-4', 'addr', 'show']];
+  const { stdout } = await promisify(execFile)(cmd, args, { timeout: 10_000 });
+  const links = JSON.parse(stdout || '[]') as { addr_info?: { local?: string }[] }[];
+  return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter((a) => a && !a.startsWith('127.'));
 }
 
 export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
@@ -97,9 +110,13 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     const services: ServiceSyncHandle = await startServiceSync({ informers, table: serviceTable, logger: log, nodePort });
     stops.push(() => services.stop());
     policies = await startPolicyWatch({
-      informers, sync: new PolicySync(endpointTable), localEndpoints: () => endpoints.local(), logger: log,
+      informers, sync: new PolicySync(endpointTable, undefined, await localAddresses(hostNetns)), localEndpoints: () => endpoints.local(), logger: log,
     });
     stops.push(() => policies!.stop());
+    if (config.nodeRoutes) {
+      const routes = await startNodeRoutes({ node: config.node, informers, netns: hostNetns, logger: log });
+      stops.push(() => routes.stop());
+    }
     const pods = informers.get<KubeObject>(resources.pods);
     const flows = await startFlows({
       dataplane,

@@ -2,7 +2,7 @@
 // converges the dataplane's endpoint, policy and ipcache maps to the result.
 import type { AllowRule, EndpointTable } from '../dataplane/endpoint-table.js';
 import { compilePolicies, type EndpointPolicy, type PolicyEntry } from '../policy/compiler.js';
-import { HeldIdentities } from '../policy/identity.js';
+import { HeldIdentities, IDENTITY_HOST } from '../policy/identity.js';
 import { expandPortRange } from '../policy/ports.js';
 import type { ClusterState } from '../policy/types.js';
 
@@ -39,6 +39,9 @@ export class PolicySync {
   constructor(
     private readonly table: EndpointTable,
     private readonly identities = new HeldIdentities(),
+    /** This node's own addresses: identity HOST in the ipcache, so its
+     * traffic to local pods (kubelet probes) passes ingress policy, as in Cilium. */
+    private readonly hostIPs: readonly string[] = [],
   ) {}
 
   /** Compiles state for the given local endpoints and writes the maps;
@@ -71,7 +74,9 @@ export class PolicySync {
         this.registered.delete(ip);
       }
     }
-    const ipcache = await this.table.syncIpcache(new Map(compiled.ipcache.map((e) => [e.cidr, e.identity])));
+    const wanted = new Map(compiled.ipcache.map((e) => [e.cidr, e.identity]));
+    for (const ip of this.hostIPs) wanted.set(`${ip}/32`, IDENTITY_HOST);
+    const ipcache = await this.table.syncIpcache(wanted);
     return { endpoints: present.size, rules, ipcache, compileMs: t1 - t0, applyMs: performance.now() - t1 };
   }
 }

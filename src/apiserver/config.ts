@@ -9,6 +9,8 @@ export interface ApiServerConfig {
   bind: string;
   /** TCP port; 0 picks a free one (the handle reports the real port). */
   port: number;
+  /** Already-listening TCP sockets inherited from the parent (socket activation), served like the main listener. */
+  listenFds?: number[];
   /** Address published in default/kubernetes endpoints (default: bind). */
   advertiseAddress?: string;
   /** Service CIDR; its first address is the kubernetes Service's clusterIP (default 10.96.0.0/12). */

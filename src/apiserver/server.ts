@@ -2,6 +2,7 @@
 // OpenAPI and REST handlers, default namespaces, compaction, clean stop.
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
@@ -201,6 +202,14 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
       resolve();
     });
   });
+  // Inherited listeners (`ebbflow up` hands over a socket bound in another
+  // network namespace) feed their connections to the same TLS server.
+  const extra = (config.listenFds ?? []).map((fd) => {
+    const l = createNetServer((sock) => server.emit('connection', sock));
+    l.on('error', (err) => log.warn({ err: err.message, fd }, 'inherited listener failed'));
+    l.listen({ fd });
+    return l;
+  });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   // A wildcard bind is reached over loopback by the local kubeconfig.
@@ -233,6 +242,7 @@ export async function start(config: ApiServerConfig): Promise<ApiServerHandle> {
       if (stopped) return;
       stopped = true;
       stopHousekeeping();
+      for (const l of extra) l.close();
       for (const end of [...open]) end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

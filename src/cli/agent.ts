@@ -14,9 +14,12 @@ const USAGE = `usage: ebbflow agent --node NAME --kubeconfig FILE --pod-cidr CID
   [--state-dir DIR] [--pin-root DIR] [--cni-socket PATH] [--host-netns PATH]
   [--pod-cgroup CGROUP_V2_DIR] [--cni-bin-dir DIR --cni-conf-dir DIR]
   [--flows-address HOST:PORT] [--metrics-address HOST:PORT] [--log-level LEVEL]
+  [--auto-node-routes]   route every other node's pod CIDR via its InternalIP (edits this namespace's routing table)
+  [--images FILE,FILE]   OCI archives to import into containerd (default: build our pause and busybox images)
   [--nodeport-device DEV --node-ip IP]   NodePort Services on DEV (the uplink, in --host-netns) at IP
   [--kubelet --run-dir DIR --node-ip IP]   also run containerd + the kubelet (pods in cgroup /ebbflow-NAME)
-  [--kubelet-cert FILE --kubelet-key FILE --kubelet-client-ca FILE]  serve the kubelet API (logs, exec) on NODE-IP:10250`;
+  [--kubelet-cert FILE --kubelet-key FILE --kubelet-client-ca FILE]  serve the kubelet API (logs, exec) on NODE-IP:10250
+signals: SIGTERM/SIGINT stop the agent and leave pods running; SIGUSR2 removes every pod first.`;
 
 export async function runAgent(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
@@ -26,7 +29,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' }, 'pin-root': { type: 'string' }, 'cni-socket': { type: 'string' },
       'host-netns': { type: 'string' }, 'pod-cgroup': { type: 'string' }, 'cni-bin-dir': { type: 'string' },
       'cni-conf-dir': { type: 'string' }, 'flows-address': { type: 'string' }, 'metrics-address': { type: 'string' },
-      'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'log-level': { type: 'string' }, 'auto-node-routes': { type: 'boolean' }, images: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       kubelet: { type: 'boolean' }, 'run-dir': { type: 'string' }, 'node-ip': { type: 'string' },
       'nodeport-device': { type: 'string' },
       'kubelet-cert': { type: 'string' }, 'kubelet-key': { type: 'string' }, 'kubelet-client-ca': { type: 'string' },
@@ -54,6 +57,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     podCgroup: v['pod-cgroup'] ?? (v.kubelet ? join(CGROUP2_ROOT, cgroupParent) : undefined),
     cniBinDir, cniConfDir, flowsAddress: v['flows-address'], metricsAddress: v['metrics-address'], logger,
     nodePort: v['nodeport-device'] ? { device: v['nodeport-device'], nodeIP: v['node-ip']! } : undefined,
+    nodeRoutes: v['auto-node-routes'] === true,
   });
   let node: NodeRuntimeHandle | undefined;
   if (v.kubelet) {
@@ -67,6 +71,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       node = await startNodeRuntime({
         node: v.node, kubeconfig: v.kubeconfig, podCIDR: v['pod-cidr'], nodeIP: v['node-ip'], runDir,
         netns: v['host-netns'], cniBinDir: cniBinDir!, cniConfDir: cniConfDir!, cgroupParent, server, logger,
+        images: v.images ? v.images.split(',').filter(Boolean) : undefined,
       });
     } catch (err) {
       await agent.stop();
@@ -74,8 +79,10 @@ export async function runAgent(argv: string[]): Promise<number> {
     }
   }
   process.stdout.write(`ebbflow agent ${v.node} ready: cni ${agent.cni.socketPath}, pins ${agent.dataplane.pinDir}${node ? ', kubelet running' : ''}\n`);
-  await untilStopSignal();
-  await node?.stop();
+  // SIGTERM/SIGINT: stop, pods keep running (a restarted agent adopts them).
+  // SIGUSR2: stop and remove every pod sandbox first (what `ebbflow down` sends).
+  const sig = await untilStopSignal(['SIGTERM', 'SIGINT', 'SIGUSR2']);
+  await node?.stop({ removePods: sig === 'SIGUSR2' });
   await agent.stop();
   return 0;
 }

@@ -6,12 +6,16 @@ import { runImages } from './images.js';
 import { runLb } from './lb.js';
 import { runObserve } from './observe.js';
 import { runServer } from './server.js';
+import { runDown, runStatus, runUp } from './up.js';
 
 const HELP = `ebbflow — a small Kubernetes distribution with an eBPF dataplane
 
 usage: ebbflow <command> [flags]
 
 commands:
+  up          start a local cluster: nodes in network namespaces (ebbflow up --help)
+  down        stop the local cluster and remove everything it created
+  status      show the local cluster's processes and nodes
   agent       the node network agent (dataplane, CNI, Services, NetworkPolicy, flows)
   images      build the local pause/busybox OCI images, import them into containerd
   demo lb     Service load balancing across network namespaces, with real traffic
@@ -36,6 +40,12 @@ async function main(argv: string[]): Promise<number> {
       return runAgent(rest);
     case 'images':
       return runImages(rest);
+    case 'up':
+      return runUp(rest);
+    case 'down':
+      return runDown(rest);
+    case 'status':
+      return runStatus(rest);
     case undefined:
     case 'help':
     case '--help':

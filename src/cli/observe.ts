@@ -1,6 +1,9 @@
 // `ebbflow observe`: reads flows from an agent's Observer gRPC API and prints
 // them as a table, compact lines or JSON (one flow object per line).
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { AGENT_FLOWS_PORT, planCluster } from '../cluster/plan.js';
+import { readState } from '../cluster/up.js';
 import { connectObserver } from '../agent/flows/client.js';
 import type { FlowFilter } from '../agent/flows/filter.js';
 import {
@@ -12,7 +15,9 @@ import type { GetFlowsRequest, GetFlowsResponse } from '../agent/flows/wire.js';
 
 const USAGE = `usage: ebbflow observe [flags]
 
-  --server HOST:PORT   Observer gRPC address (default ${DEFAULT_FLOW_SERVER_ADDRESS})
+  --server HOST:PORT[,HOST:PORT]  Observer gRPC address(es); several are merged by time
+                       (default: every node of the local cluster of \`ebbflow up\`, else ${DEFAULT_FLOW_SERVER_ADDRESS})
+  --data-dir DIR       the local cluster to observe (default /var/lib/ebbflow)
   -f, --follow         keep printing new flows
   --last N             the last N matching flows (default 20 unless following or --since)
   --since T, --until T RFC 3339 time, epoch ns, or a duration ago (30s, 5m, 2h)
@@ -57,12 +62,12 @@ function ints(vals: string[] | undefined, flag: string): number[] | undefined {
 }
 
 /** Turns argv into the GetFlows request and output options. */
-export function parseObserveArgs(argv: string[], now = Date.now()): { server: string; output: string; color?: boolean; request: GetFlowsRequest } | 'help' {
+export function parseObserveArgs(argv: string[], now = Date.now()): { servers: string[] | undefined; dataDir?: string; output: string; color?: boolean; request: GetFlowsRequest } | 'help' {
   const list = { type: 'string', multiple: true } as const;
   const { values } = parseArgs({
     args: argv,
     options: {
-      server: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, last: { type: 'string' },
+      server: { type: 'string', multiple: true }, 'data-dir': { type: 'string' }, follow: { type: 'boolean', short: 'f' }, last: { type: 'string' },
       since: { type: 'string' }, until: { type: 'string' }, output: { type: 'string', short: 'o' },
       'no-color': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       namespace: list, pod: list, 'from-pod': list, 'to-pod': list, label: list, 'from-label': list, 'to-label': list,
@@ -93,7 +98,8 @@ export function parseObserveArgs(argv: string[], now = Date.now()): { server: st
   const until = timeArg(values.until, now);
   if (since) request.since = since;
   if (until) request.until = until;
-  return { server: values.server ?? DEFAULT_FLOW_SERVER_ADDRESS, output, color: values['no-color'] ? false : undefined, request };
+  const servers = values.server?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  return { servers: servers?.length ? servers : undefined, dataDir: values['data-dir'], output, color: values['no-color'] ? false : undefined, request };
 }
 
 const FOLLOW_WIDTHS = [19, 28, 28, 18, 10];
@@ -111,10 +117,16 @@ export async function runObserve(argv: string[], io: ObserveIo = { stdout: proce
     io.stdout.write(USAGE);
     return 0;
   }
+  if (!opts.servers) {
+    // With no --server: the agents of the local cluster, reached from inside
+    // its fabric namespace (this command runs itself again there).
+    const local = localClusterServers(opts.dataDir);
+    if (local && process.env.EBBFLOW_OBSERVE_IN_FABRIC !== '1') return reexecInFabric(local.fabricNetns, argv, local.servers);
+    opts.servers = [DEFAULT_FLOW_SERVER_ADDRESS];
+  }
+  const servers = opts.servers;
   const { output, request } = opts;
   const colours: Colours = opts.color !== false && io.stdout.isTTY ? ANSI_COLOUR : NO_COLOUR;
-  const client = connectObserver(opts.server);
-  const call = client.getFlows(request);
   const ac = new AbortController();
   const stopSignals = !io.signal;
   const onSignal = () => ac.abort();
@@ -123,44 +135,87 @@ export async function runObserve(argv: string[], io: ObserveIo = { stdout: proce
     process.once('SIGTERM', onSignal);
   }
   io.signal?.addEventListener('abort', onSignal, { once: true });
-  ac.signal.addEventListener('abort', () => call.cancel(), { once: true });
 
-  const rows: string[][] = [];
+  const rows: Flow[] = [];
   let headerDone = false;
-  const emit = (f: Flow) => {
+  const print = (f: Flow) => {
     if (output === 'json') io.stdout.write(JSON.stringify(f) + '\n');
     else if (output === 'compact') io.stdout.write(compactLine(f, colours) + '\n');
-    else if (!request.follow) rows.push(tableRow(f));
     else {
       if (!headerDone) io.stdout.write(formatRow(TABLE_HEADER, FOLLOW_WIDTHS, colours) + '\n');
       headerDone = true;
       io.stdout.write(formatRow(tableRow(f), FOLLOW_WIDTHS, colours) + '\n');
     }
   };
+  // Following prints as flows arrive; otherwise every server's answer is
+  // collected and merged by time (the last N overall when --last is given).
+  const emit = (f: Flow) => (request.follow ? print(f) : rows.push(f));
+  const clients = servers.map((server) => ({ server, client: connectObserver(server) }));
+  const failures: { server: string; err: Error & { code?: number; details?: string } }[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
+    await Promise.all(clients.map(({ server, client }) => new Promise<void>((resolve) => {
+      const call = client.getFlows(request);
+      ac.signal.addEventListener('abort', () => call.cancel(), { once: true });
       call.on('data', (m: GetFlowsResponse) => {
         if ('flow' in m) emit(m.flow);
-        else io.stderr.write(`ebbflow observe: lost ${m.lost.count} flows (seq ${m.lost.fromSeq}-${m.lost.toSeq}): the server overwrote them before this client read them\n`);
+        else io.stderr.write(`ebbflow observe: ${server}: lost ${m.lost.count} flows (seq ${m.lost.fromSeq}-${m.lost.toSeq}): the server overwrote them before this client read them\n`);
       });
       call.on('end', resolve);
-      call.on('error', (e: Error & { code?: number; details?: string }) => (e.code === 1 && ac.signal.aborted ? resolve() : reject(e)));
-    });
-  } catch (err) {
-    const e = err as Error & { code?: number; details?: string };
-    io.stderr.write(`ebbflow observe: ${opts.server}: ${e.details || e.message}\n`);
-    return e.code === 3 ? 2 : 1; // 3 = INVALID_ARGUMENT: a filter the server refused
+      call.on('error', (e: Error & { code?: number; details?: string }) => {
+        if (!(e.code === 1 && ac.signal.aborted)) failures.push({ server, err: e });
+        resolve();
+      });
+    })));
   } finally {
     if (stopSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    client.close();
+    for (const c of clients) c.client.close();
   }
-  if (output === 'table' && !request.follow) {
-    const all = [[...TABLE_HEADER], ...rows];
-    const widths = TABLE_HEADER.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-    for (const r of all) io.stdout.write(formatRow(r, widths, colours) + '\n');
+  for (const f of failures) io.stderr.write(`ebbflow observe: ${f.server}: ${f.err.details || f.err.message}\n`);
+  if (failures.length === clients.length) return failures.some((f) => f.err.code === 3) ? 2 : 1; // 3 = INVALID_ARGUMENT: a filter the server refused
+  if (!request.follow) {
+    rows.sort((a, b) => (BigInt(a.timeNs) < BigInt(b.timeNs) ? -1 : BigInt(a.timeNs) > BigInt(b.timeNs) ? 1 : 0));
+    const keep = request.last !== undefined && clients.length > 1 ? rows.slice(-request.last) : rows;
+    if (output !== 'table') for (const f of keep) print(f);
+    else {
+      const all = [[...TABLE_HEADER], ...keep.map(tableRow)];
+      const widths = TABLE_HEADER.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+      for (const r of all) io.stdout.write(formatRow(r, widths, colours) + '\n');
+    }
   }
-  return 0;
+  return failures.length ? 1 : 0;
+}
+
+/** The flow servers of the local cluster in dataDir, if there is one. */
+export function localClusterServers(dataDir = '/var/lib/ebbflow'): { fabricNetns: string; servers: string[] } | undefined {
+  const state = readState(dataDir);
+  if (!state) return undefined;
+  const plan = planCluster(state.options);
+  return { fabricNetns: plan.fabric.netns, servers: plan.nodes.map((n) => `${n.ip}:${AGENT_FLOWS_PORT}`) };
+}
+
+/** Runs this observe again inside the fabric namespace, where the agents' flow APIs listen. */
+function reexecInFabric(netns: string, argv: string[], servers: string[]): Promise<number> {
+  const child = spawn('nsenter', [`--net=/var/run/netns/${netns}`, '--', process.execPath, process.argv[1]!, 'observe', ...argv, '--server', servers.join(',')], {
+    stdio: 'inherit', env: { ...process.env, EBBFLOW_OBSERVE_IN_FABRIC: '1' },
+  });
+  // Ctrl-C reaches the child too (same process group); a SIGTERM for us is
+  // passed on. Either way we wait for the child to finish printing.
+  const ignore = () => undefined;
+  const forward = () => child.kill('SIGTERM');
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', ignore);
+      process.off('SIGTERM', forward);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+    child.on('error', (err) => {
+      process.stderr.write(`ebbflow observe: cannot enter ${netns}: ${err.message}\n`);
+      resolve(1);
+    });
+  });
 }

@@ -8,7 +8,7 @@ import { startControllerManager } from '../controllers/manager.js';
 import { createLogger } from '../log/logger.js';
 import { parseDatastore } from '../store/index.js';
 
-export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--advertise-address IP] [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-controllers] [--log-level LEVEL]`;
+export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--advertise-address IP] [--listen-fd N] [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-controllers] [--log-level LEVEL]`;
 
 /** Parses a kube-apiserver style token file: token,user,uid[,"group1,group2"] per line. */
 export function parseTokenFile(text: string): Record<string, { user: string; groups: string[] }> {
@@ -38,6 +38,7 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'cluster-cidr': { type: 'string', default: '10.244.0.0/16' },
       'disable-controllers': { type: 'boolean', default: false },
+      'listen-fd': { type: 'string', multiple: true },
     },
     strict: true,
     allowPositionals: false,
@@ -54,8 +55,13 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(serviceCIDR)) throw new Error(`--service-cidr ${serviceCIDR}: expected an IPv4 CIDR\n${SERVER_USAGE}`);
   const clusterCIDR = values['cluster-cidr'] as string;
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(clusterCIDR)) throw new Error(`--cluster-cidr ${clusterCIDR}: expected an IPv4 CIDR\n${SERVER_USAGE}`);
+  const listenFds = ((values['listen-fd'] as string[] | undefined) ?? []).map((f) => {
+    const fd = Number(f);
+    if (!Number.isInteger(fd) || fd < 3) throw new Error(`--listen-fd ${f}: expected an inherited descriptor number >= 3\n${SERVER_USAGE}`);
+    return fd;
+  });
   return {
-    dataDir, bind: values.bind as string, port, datastore, logLevel, tokens, serviceCIDR, clusterCIDR,
+    listenFds, dataDir, bind: values.bind as string, port, datastore, logLevel, tokens, serviceCIDR, clusterCIDR,
     controllers: values['disable-controllers'] !== true, advertiseAddress: values['advertise-address'] as string | undefined,
   };
 }

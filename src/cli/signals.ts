@@ -1,17 +1,16 @@
-// Long-running subcommands stay up until SIGTERM or SIGINT.
+// Long-running subcommands stay up until SIGTERM or SIGINT (or another
+// signal they ask for, such as the agent's SIGUSR2 "stop and remove pods").
 
-/** Resolves on the first SIGTERM/SIGINT; keeps the event loop alive until then
+/** Resolves with the first of `signals` received; keeps the event loop alive until then
  * (signal handlers alone do not). */
-export function untilStopSignal(): Promise<NodeJS.Signals> {
+export function untilStopSignal(signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<NodeJS.Signals> {
   const keepAlive = setInterval(() => {}, 1 << 30);
   return new Promise((resolve) => {
     const done = (sig: NodeJS.Signals) => {
       clearInterval(keepAlive);
-      process.off('SIGTERM', done);
-      process.off('SIGINT', done);
+      for (const s of signals) process.off(s, done);
       resolve(sig);
     };
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
+    for (const s of signals) process.once(s, done);
   });
 }

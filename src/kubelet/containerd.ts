@@ -3,7 +3,7 @@
 // dirs, started as a child process (optionally inside a node network
 // namespace) and stopped by the pid we started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { forComponent, type Logger } from '../log/logger.js';
@@ -121,6 +121,67 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+/** True when pid is a containerd running with exactly this config file (guards against pid reuse). */
+function isContainerdFor(pid: number, configPath: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes(CONTAINERD_BIN) && argv.includes(configPath);
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the pid we started, SIGKILL after the grace period; resolves when it is gone. */
+async function stopPid(pid: number, graceMs: number, log: Logger): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const killAt = Date.now() + graceMs;
+  let killed = false;
+  while (alive(pid)) {
+    if (!killed && Date.now() > killAt) {
+      process.kill(pid, 'SIGKILL');
+      killed = true;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  log.info({ pid, killed }, 'containerd stopped');
+}
+
+function readTail(file: string, bytes: number): string {
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const len = Math.min(size, bytes);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 /** Starts containerd and resolves when its socket answers; rejects (after stopping it) if it exits or times out. */
 export async function startContainerd(config: ContainerdConfig): Promise<ContainerdHandle> {
   const log = forComponent(config.logger, 'containerd');
@@ -132,6 +193,28 @@ export async function startContainerd(config: ContainerdConfig): Promise<Contain
   linkReferencePlugins(config.cniBinDir);
   writeFileSync(configPath, containerdToml({ rootDir, stateDir, address, sandboxImage: config.sandboxImage, cniBinDir: config.cniBinDir, cniConfDir: config.cniConfDir }));
 
+  const pidFile = join(config.runDir, 'containerd.pid');
+  const logFile = join(config.runDir, 'containerd.log');
+  const logTail = () => readTail(logFile, 8192);
+  const grace = config.stopGraceMs ?? 5000;
+  const deadline = Date.now() + (config.startTimeoutMs ?? 20_000);
+
+  // A containerd we started earlier for this run dir (the agent was killed
+  // and started again) is adopted, not replaced: pods and their shims never
+  // notice an agent restart.
+  const previous = readPid(pidFile);
+  if (previous && isContainerdFor(previous, configPath)) {
+    while (!(await socketAnswers(address))) {
+      if (!alive(previous)) break;
+      if (Date.now() > deadline) throw new KubeletError('KUBELET_ERR_CONTAINERD_TIMEOUT', `running containerd (pid ${previous}) does not answer on ${address}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (alive(previous)) {
+      log.info({ pid: previous, address }, 'adopted running containerd');
+      return { pid: previous, address, rootDir, stateDir, configPath, logTail, stop: () => stopPid(previous, grace, log) };
+    }
+  }
+
   const argv = [CONTAINERD_BIN, '--config', configPath, '--root', rootDir, '--state', stateDir, '--address', address];
   // nsenter --net switches only the network namespace. `ip netns exec` would
   // also give containerd a private mount namespace with a fresh /sys: the
@@ -140,48 +223,38 @@ export async function startContainerd(config: ContainerdConfig): Promise<Contain
   const inNs = config.netns ? ['nsenter', `--net=${config.netns}`, '--', ...argv] : argv;
   const full = config.cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', config.cgroup, ...inNs] : inNs;
   const [cmd, ...args] = full as [string, ...string[]];
+  // stderr goes to a file, not a pipe: containerd must outlive a killed agent
+  // (a Go program exits on EPIPE when writing to a closed stderr).
+  const logFd = openSync(logFile, 'a');
   // PATH must reach containerd-shim-runc-v2 and iptables-free tools; nothing else of ours is inherited.
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, detached: false });
-  let tail = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    tail = (tail + d).slice(-8192);
-  });
+  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', logFd], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, detached: true });
+  closeSync(logFd);
+  child.unref();
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve();
-    });
-    child.once('error', (err) => {
-      exited = { code: null, signal: null };
-      tail += String(err.message);
-      resolve();
-    });
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  child.once('error', () => {
+    exited = { code: null, signal: null };
   });
   const pid = child.pid ?? -1;
-
+  if (pid > 0) writeFileSync(pidFile, `${pid}\n`);
   const stop = async (): Promise<void> => {
     if (exited || pid <= 0) return;
-    process.kill(pid, 'SIGTERM');
-    const timer = setTimeout(() => {
-      if (!exited) process.kill(pid, 'SIGKILL');
-    }, config.stopGraceMs ?? 5000);
-    await exit;
-    clearTimeout(timer);
-    log.info({ pid, exit: exited }, 'containerd stopped');
+    await stopPid(pid, grace, log);
+    rmSync(pidFile, { force: true });
   };
 
-  const deadline = Date.now() + (config.startTimeoutMs ?? 20_000);
   while (!(await socketAnswers(address))) {
-    if (exited) throw new KubeletError('KUBELET_ERR_CONTAINERD_START', `containerd exited (${JSON.stringify(exited)}) before its socket answered: ${tail.trim().split('\n').slice(-5).join(' | ')}`);
+    if (exited) throw new KubeletError('KUBELET_ERR_CONTAINERD_START', `containerd exited (${JSON.stringify(exited)}) before its socket answered: ${logTail().trim().split('\n').slice(-5).join(' | ')}`);
     if (Date.now() > deadline) {
       await stop();
-      throw new KubeletError('KUBELET_ERR_CONTAINERD_TIMEOUT', `containerd socket ${address} did not answer in time: ${tail.trim().split('\n').slice(-5).join(' | ')}`);
+      throw new KubeletError('KUBELET_ERR_CONTAINERD_TIMEOUT', `containerd socket ${address} did not answer in time: ${logTail().trim().split('\n').slice(-5).join(' | ')}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   log.info({ pid, address }, 'containerd ready');
-  return { pid, address, rootDir, stateDir, configPath, logTail: () => tail, stop };
+  return { pid, address, rootDir, stateDir, configPath, logTail, stop };
 }
 
 /** Removes a stopped containerd's run dir (and root when it is inside); unmounts nothing, so stop it first. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { forComponent, type Logger } from '../log/logger.js';
 import { checkCgroupParent, removeCgroupParent } from './cgroups.js';
 import { startContainerd, type ContainerdHandle } from './containerd.js';
+import { createCriClient } from './cri/client.js';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, buildBusyboxImage, buildPauseImage, importImage, writeArchive } from './images.js';
 import { startKubelet, type KubeletConfig, type KubeletHandle } from './kubelet.js';
 import type { KubeletServerConfig } from './server.js';
@@ -63,10 +64,21 @@ export async function startNodeRuntime(config: NodeRuntimeConfig): Promise<NodeR
   let kubeletConfig: KubeletConfig | undefined;
   const stop = async (opts: { removePods?: boolean } = {}) => {
     await kubelet?.stop();
-    if (opts.removePods && kubelet) {
-      for (const b of await kubelet.cri.listPodSandbox().catch(() => [])) {
-        await kubelet.cri.stopPodSandbox(b.id).catch((err: Error) => log.warn({ err: err.message }, 'stop sandbox'));
-        await kubelet.cri.removePodSandbox(b.id).catch((err: Error) => log.warn({ err: err.message }, 'remove sandbox'));
+    if (opts.removePods) {
+      // The kubelet closed its CRI client; a fresh one removes every sandbox
+      // (stopping a sandbox runs CNI DEL, so the agent must still be serving).
+      const cri = createCriClient({ address: containerd.address });
+      try {
+        const sandboxes = await cri.listPodSandbox().catch((err: Error) => {
+          log.warn({ err: err.message }, 'list sandboxes');
+          return [];
+        });
+        for (const b of sandboxes) {
+          await cri.stopPodSandbox(b.id).catch((err: Error) => log.warn({ err: err.message }, 'stop sandbox'));
+          await cri.removePodSandbox(b.id).catch((err: Error) => log.warn({ err: err.message }, 'remove sandbox'));
+        }
+      } finally {
+        cri.close();
       }
     }
     await containerd.stop();

@@ -96,7 +96,9 @@ describe('ebbflow observe flags', () => {
       '--verdict', 'DROPPED', '--drop-reason', 'no_backend', '--type', 'drop', '--service', 'shop/web', '--ip', '10.0.0.0/8', '-o', 'json']);
     expect(r).not.toBe('help');
     if (r === 'help') return;
-    expect(r.server).toBe('127.0.0.1:4245');
+    expect(r.servers).toBeUndefined(); // the local cluster's agents, else 127.0.0.1:4245
+    const many = parseObserveArgs(['--server', '10.233.0.11:4245,10.233.0.12:4245', '--server', '127.0.0.1:1']);
+    expect(many !== 'help' && many.servers).toEqual(['10.233.0.11:4245', '10.233.0.12:4245', '127.0.0.1:1']);
     expect(r.output).toBe('json');
     expect(r.request).toEqual({
       follow: false, last: 20,
