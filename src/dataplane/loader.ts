@@ -17,7 +17,8 @@ import { ctEntryCodec, ctTupleCodec, MAP_NAME as CONNTRACK } from './maps/conntr
 import { metricsValueLayout, MAP_NAME as METRICS } from './maps/metrics.js';
 import { flowEventLayout, MAP_NAME as EVENTS } from './maps/events.js';
 import {
-  CONFIG_MAP_NAME as NP_CONFIG, NAT_MAP_NAME as NP_NAT, nodePortConfigCodec, nodePortEntryCodec, type NodePortEntry,
+  CONFIG_MAP_NAME as NP_CONFIG, NAT_MAP_NAME as NP_NAT, nodePortConfigCodec, nodePortEntryCodec,
+  type NodePortEntry, type NodePortMapConfig,
 } from './maps/nodeport.js';
 import { resolveNodePortSettings, type NodePortSettings } from './lb-nodeport.js';
 import { ipv4ToNumber } from './ip.js';
@@ -91,6 +92,8 @@ export interface Dataplane {
   readonly policy: TypedMap<PolicyKey, PolicyValue>;
   /** NodePort flows on the uplink (forward and reply entries). */
   readonly nodePortNat: TypedMap<CtTuple, NodePortEntry>;
+  /** The uplink programs' settings (key 0), written by attachNodePort. */
+  readonly nodePortConfig: TypedMap<number, NodePortMapConfig>;
   readonly metrics: BpfMap;
   readonly events: BpfMap;
   /** The fd of a loaded program by name (for BPF_PROG_TEST_RUN and attach). */
@@ -212,6 +215,7 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
     ipcache,
     policy,
     nodePortNat,
+    nodePortConfig,
     metrics,
     events,
     programFd(name) {
