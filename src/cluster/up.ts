@@ -234,6 +234,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
         '--state-dir', join(n.dir, 'agent'), '--cni-socket', join(n.dir, 'run', 'cni.sock'), '--kubelet', '--run-dir', join(n.dir, 'run'),
         '--node-ip', n.ip, '--kubelet-cert', join(pki, 'server.crt'), '--kubelet-key', join(pki, 'server.key'), '--kubelet-client-ca', join(pki, 'ca.crt'),
         '--metrics-address', `0.0.0.0:${AGENT_METRICS_PORT}`, '--flows-address', `0.0.0.0:${AGENT_FLOWS_PORT}`, '--auto-node-routes',
+        '--nodeport-device', n.uplink,
         '--images', `${join(plan.imagesDir, 'pause.tar')},${join(plan.imagesDir, 'busybox.tar')}`, '--log-level', logLevel],
     });
     started.push(n.name);

@@ -99,7 +99,12 @@ export function createProbeRunner(cri: CriClient, netns: string | undefined, clo
 
   return {
     async ready(pod, c, id, started, podIP) {
-      return verdict('readiness', c.readinessProbe, pod, c, id, started, podIP ?? pod.status?.podIP, false);
+      // A container that this node already reported ready (a kubelet
+      // restart: same container id in the API status) stays ready until its
+      // probe says otherwise, so restarting the kubelet never empties Endpoints.
+      const reported = pod.status?.containerStatuses?.find((cs) => cs.name === c.name);
+      const wasReady = reported?.ready === true && reported.containerID !== undefined && reported.containerID.endsWith(`://${id}`);
+      return verdict('readiness', c.readinessProbe, pod, c, id, started, podIP ?? pod.status?.podIP, wasReady);
     },
     async alive(pod, c, id, started, podIP) {
       return verdict('liveness', c.livenessProbe, pod, c, id, started, podIP ?? pod.status?.podIP, true);

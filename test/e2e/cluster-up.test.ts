@@ -1,0 +1,228 @@
+// End to end: `ebbflow up --nodes 2` (the real CLI, real containerd, real
+// kubectl, real Prometheus), the demo (Deployment spread over both nodes,
+// ClusterIP Service, NetworkPolicy, flows), cross-node pod-to-pod traffic,
+// metrics scraped from every agent, a request loop through the Service that
+// must not fail while every agent is killed with SIGKILL and brought back,
+// and then while the server is; finally `ebbflow down` must leave nothing.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
+
+const run = promisify(execFile);
+const root = process.getuid?.() === 0;
+const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
+const PROMETHEUS = '/usr/bin/prometheus';
+const NAME = 'ebfte2e';
+const FABRIC = `ebbflow-${NAME}-fabric`;
+const NODES = [`${NAME}-node1`, `${NAME}-node2`];
+const canRun = root && existsSync(CLI) && existsSync('/usr/bin/containerd') && existsSync('/usr/bin/kubectl');
+if (!canRun) console.log('cluster-up e2e skipped: needs root, the built CLI, containerd and kubectl');
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ebft-up-'));
+let port = 0;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function ebbflow(args: string[], timeoutMs = 240_000): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, out, err });
+    });
+  });
+}
+
+const up = () => ebbflow(['up', '--nodes', '2', '--name', NAME, '--data-dir', dataDir, '--port', String(port), '--skip-setup', '--timeout', '180']);
+
+async function kubectl(args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('kubectl', args, { env: { ...process.env, KUBECONFIG: join(dataDir, 'kubeconfig') } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(' ')}: ${err || out}`))));
+    p.stdin.end(input ?? '');
+  });
+}
+
+function state(): { pids: { server: number; agents: Record<string, number> } } {
+  return JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8'));
+}
+
+/** True while pid runs (a zombie left to an init that does not reap counts as gone). */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').match(/\) ([A-Z]) /)?.[1] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** GET a URL from inside the fabric namespace (where Prometheus and the agents listen). */
+async function fabricGet(url: string): Promise<string> {
+  const { stdout } = await run('nsenter', [`--net=/var/run/netns/${FABRIC}`, '--', process.execPath, '-e',
+    'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { process.stderr.write(String(e)); process.exit(1); })', url], { timeout: 20_000 });
+  return stdout;
+}
+
+describe.skipIf(!canRun)('ebbflow up: a 2-node local cluster', () => {
+  beforeAll(async () => {
+    port = await freePort();
+    const r = await up();
+    if (r.code !== 0) throw new Error(`ebbflow up failed (${r.code}):\n${r.err}\n${r.out}`);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (existsSync(join(dataDir, 'cluster.json'))) await ebbflow(['down', '--data-dir', dataDir]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 180_000);
+
+  it('has both nodes Ready with their pod CIDRs, and status says so', async () => {
+    const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { podCIDR: string }; status: { addresses: { type: string; address: string }[] } }[] };
+    expect(nodes.items.map((n) => n.metadata.name).sort()).toEqual(NODES);
+    expect(nodes.items.map((n) => n.spec.podCIDR).sort()).toEqual(['10.244.1.0/24', '10.244.2.0/24']);
+    const st = await ebbflow(['status', '--data-dir', dataDir, '-o', 'json']);
+    expect(st.code).toBe(0);
+    const report = JSON.parse(st.out) as { components: { running: boolean }[]; nodes: { ready: boolean }[] };
+    expect(report.components.every((c) => c.running)).toBe(true);
+    expect(report.nodes.every((n) => n.ready)).toBe(true);
+    // A second `up` finds everything running and starts nothing.
+    const again = await up();
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/everything was already running/);
+  }, 300_000);
+
+  it('runs the demo: Service across nodes, NetworkPolicy drop, flows observed', async () => {
+    const r = await ebbflow(['up', '--name', NAME, '--data-dir', dataDir, '--port', String(port), '--skip-setup', '--demo']);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/Demo OK/);
+    expect(r.out).toMatch(/3 different backends answered/);
+    expect(r.out).toMatch(/policy_denied/);
+    const pods = JSON.parse(await kubectl(['-n', 'demo', 'get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: { spec: { nodeName: string } }[] };
+    expect(new Set(pods.items.map((p) => p.spec.nodeName)).size).toBe(2);
+  }, 300_000);
+
+  it('routes pod-to-pod traffic across nodes', async () => {
+    const pods = JSON.parse(await kubectl(['-n', 'demo', 'get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { nodeName: string }; status: { podIP: string } }[] };
+    const client = JSON.parse(await kubectl(['-n', 'demo', 'get', 'pod', 'client', '-o', 'json'])) as { spec: { nodeName: string } };
+    const remote = pods.items.find((p) => p.spec.nodeName !== client.spec.nodeName)!;
+    const body = await kubectl(['-n', 'demo', 'exec', 'client', '--', 'timeout', '5', 'wget', '-q', '-O', '-', `http://${remote.status.podIP}:8080/`]);
+    expect(body).toContain(`hello from ${remote.metadata.name} on ${remote.spec.nodeName}`);
+  }, 60_000);
+
+  it.skipIf(!existsSync(PROMETHEUS))('every agent serves /metrics on 9964 in its node namespace, scraped by Prometheus', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ebft-up-prom-'));
+    writeFileSync(join(dir, 'prometheus.yml'), [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      'scrape_configs:',
+      '  - job_name: ebbflow-agent',
+      "    static_configs: [{ targets: ['10.233.0.11:9964', '10.233.0.12:9964'] }]",
+      '',
+    ].join('\n'));
+    const prom = spawn('nsenter', [`--net=/var/run/netns/${FABRIC}`, '--', PROMETHEUS, `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`, '--web.listen-address=10.233.0.1:19090', '--log.level=warn'], { stdio: 'ignore' });
+    try {
+      const q = async (expr: string) => {
+        const body = await fabricGet(`http://10.233.0.1:19090/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => '');
+        const v = body ? (JSON.parse(body) as { data: { result: { value: [number, string] }[] } }).data.result[0]?.value[1] : undefined;
+        return v === undefined ? undefined : Number(v);
+      };
+      await waitFor('Prometheus scraping both agents', async () => (await q('sum(up{job="ebbflow-agent"})')) === 2, 30_000, 200);
+      expect(await q('sum(ebbflow_drops_total{reason="policy_denied"})')).toBeGreaterThan(0);
+      expect(await q('sum(ebbflow_flows_processed_total)')).toBeGreaterThan(0);
+      expect(await q('count(count by (instance) (ebbflow_services))')).toBe(2);
+    } finally {
+      if (prom.pid && prom.exitCode === null) {
+        const exited = new Promise((r) => prom.once('exit', r));
+        process.kill(prom.pid, 'SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('keeps serving through the Service while every agent is killed -9 and restarted, then the server', async () => {
+    const ip = (await kubectl(['-n', 'demo', 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    // A pod that requests through the ClusterIP for 45 s (bounded count too) and logs each result.
+    await kubectl(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: looper, namespace: demo, labels: {role: client}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: loop
+    image: localhost/ebbflow/busybox:1
+    command: ["sh", "-c", "sleep 2; end=$(( $(date +%s) + 45 )); i=0; while [ $(date +%s) -lt $end ] && [ $i -lt 3000 ]; do if timeout 3 wget -q -O /dev/null http://${ip}/; then echo ok; else echo FAIL; fi; i=$((i+1)); sleep 0.05; done; echo DONE"]
+`);
+    await kubectl(['-n', 'demo', 'wait', '--for=condition=Ready', 'pod/looper', '--timeout=120s']);
+    await new Promise((r) => setTimeout(r, 6000));
+
+    const before = state().pids;
+    for (const pid of Object.values(before.agents)) process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 2000));
+    const r1 = await up();
+    expect(r1.code, r1.err).toBe(0);
+    expect(r1.out).toMatch(new RegExp(`started ${NODES[0]}, ${NODES[1]}`));
+    expect(Object.values(state().pids.agents)).not.toEqual(Object.values(before.agents));
+
+    await new Promise((r) => setTimeout(r, 4000));
+    process.kill(state().pids.server, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 2000));
+    const r2 = await up();
+    expect(r2.code, r2.err).toBe(0);
+    expect(r2.out).toMatch(/started server\)/);
+
+    // Agents reconnect to the restarted server: a change made now reaches the dataplane.
+    await kubectl(['-n', 'demo', 'scale', 'deployment/web', '--replicas=4']);
+    await kubectl(['-n', 'demo', 'rollout', 'status', 'deployment/web', '--timeout=120s']);
+
+    await waitFor('the request loop to finish', async () => (await kubectl(['-n', 'demo', 'logs', 'looper'])).includes('DONE'), 120_000, 1000);
+    const log = await kubectl(['-n', 'demo', 'logs', 'looper']);
+    const ok = log.split('\n').filter((l) => l === 'ok').length;
+    const failed = log.split('\n').filter((l) => l === 'FAIL').length;
+    expect(ok).toBeGreaterThan(100);
+    expect(failed).toBe(0);
+    // The new replica answers through the ClusterIP too.
+    const names = new Set<string>();
+    for (let i = 0; i < 16 && names.size < 4; i++) {
+      names.add((await kubectl(['-n', 'demo', 'exec', 'client', '--', 'timeout', '5', 'wget', '-q', '-O', '-', `http://${ip}/`])).trim());
+    }
+    expect(names.size).toBe(4);
+  }, 400_000);
+
+  it('down removes every namespace, pin, cgroup, process and file', async () => {
+    const pids = state().pids;
+    const r = await ebbflow(['down', '--data-dir', dataDir]);
+    expect(r.code, r.err + r.out).toBe(0);
+    const { stdout: ns } = await run('ip', ['netns', 'list']);
+    expect(ns).not.toContain(NAME);
+    for (const n of NODES) {
+      expect(existsSync(`/sys/fs/bpf/ebbflow/${n}`)).toBe(false);
+      expect(existsSync(`/sys/fs/cgroup/unified/ebbflow-${n}`)).toBe(false);
+      expect(existsSync(`/sys/fs/cgroup/memory/ebbflow-${n}`)).toBe(false);
+    }
+    for (const pid of [pids.server, ...Object.values(pids.agents)]) expect(running(pid), `pid ${pid}`).toBe(false);
+    const { stdout: ps } = await run('ps', ['-eo', 'args']);
+    expect(ps).not.toContain(dataDir);
+    expect(existsSync(dataDir)).toBe(false);
+  }, 180_000);
+});
