@@ -6,7 +6,7 @@ import { DEFAULT_DATA_DIR } from '../cluster/plan.js';
 import { down, status, up, type Progress } from '../cluster/up.js';
 
 const UP_USAGE = `usage: ebbflow up [--nodes N] [--datastore sqlite|etcd] [--data-dir DIR] [--port N] [--name NAME]
-                  [--timeout SECONDS] [--skip-setup] [--log-level LEVEL] [--demo]
+                  [--timeout SECONDS] [--skip-setup] [--images-dir DIR] [--log-level LEVEL] [--demo]
 
 Starts (or completes) a local cluster: N node network namespaces (ebbflow-<node>)
 joined by a fabric bridge, the API server in the fabric namespace (kubectl
@@ -17,7 +17,8 @@ running. --demo then deploys a web Service with a NetworkPolicy and shows it wor
   --datastore KIND     sqlite (default, embedded) or etcd (an etcd started for the cluster)
   --data-dir DIR       everything of the cluster on disk (default ${DEFAULT_DATA_DIR})
   --port N             host loopback port of the API server (default 6443)
-  --name NAME          cluster name; other than "ebbflow" it prefixes node names`;
+  --name NAME          cluster name; other than "ebbflow" it prefixes node names
+  --images-dir DIR     pre-built pause.tar + busybox.tar (ebbflow images build --out DIR)`;
 
 const DOWN_USAGE = `usage: ebbflow down [--data-dir DIR]
 
@@ -37,7 +38,7 @@ export async function runUp(argv: string[]): Promise<number> {
     options: {
       nodes: { type: 'string' }, datastore: { type: 'string' }, 'data-dir': { type: 'string' }, port: { type: 'string' },
       name: { type: 'string' }, timeout: { type: 'string' }, 'skip-setup': { type: 'boolean' }, 'log-level': { type: 'string' },
-      demo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      demo: { type: 'boolean' }, 'images-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -58,7 +59,7 @@ export async function runUp(argv: string[]): Promise<number> {
   const say = progress();
   const res = await up({
     nodes: num('nodes', v.nodes), datastore: v.datastore as 'sqlite' | 'etcd' | undefined, dataDir: v['data-dir'], port: num('port', v.port),
-    name: v.name, timeoutMs: (num('timeout', v.timeout) ?? 180) * 1000, skipSetup: v['skip-setup'] === true, logLevel: v['log-level'], progress: say,
+    name: v.name, timeoutMs: (num('timeout', v.timeout) ?? 180) * 1000, skipSetup: v['skip-setup'] === true, imagesDir: v['images-dir'], logLevel: v['log-level'], progress: say,
   });
   const { plan } = res;
   const what = res.started.length ? `started ${res.started.join(', ')}` : 'everything was already running';

@@ -35,6 +35,8 @@ export interface UpOptions extends PlanOptions {
   skipSetup?: boolean;
   /** How long to wait for every node to be Ready (default 180 s). */
   timeoutMs?: number;
+  /** Pre-built pause.tar and busybox.tar (`ebbflow images build --out DIR`); default <data-dir>/images, built when missing. */
+  imagesDir?: string;
   /** Agents' and server's log level (default warn). */
   logLevel?: string;
   progress?: Progress;
@@ -163,9 +165,11 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   await ensureFabric(plan);
   for (const n of plan.nodes) await ensureNodeNetwork(plan, n);
 
-  if (!existsSync(join(plan.imagesDir, 'pause.tar')) || !existsSync(join(plan.imagesDir, 'busybox.tar'))) {
+  const imagesDir = opts.imagesDir ?? plan.imagesDir;
+  if (!existsSync(join(imagesDir, 'pause.tar')) || !existsSync(join(imagesDir, 'busybox.tar'))) {
+    if (opts.imagesDir) throw new Error(`--images-dir ${imagesDir}: pause.tar and busybox.tar expected there (ebbflow images build --out ${imagesDir})`);
     say('images: building the local pause and busybox images');
-    await buildImageArchives(plan.imagesDir);
+    await buildImageArchives(imagesDir);
   }
 
   if (plan.datastore === 'etcd' && !isOurs(state.pids.etcd, etcdMarkers(plan))) {
@@ -235,7 +239,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
         '--node-ip', n.ip, '--kubelet-cert', join(pki, 'server.crt'), '--kubelet-key', join(pki, 'server.key'), '--kubelet-client-ca', join(pki, 'ca.crt'),
         '--metrics-address', `0.0.0.0:${AGENT_METRICS_PORT}`, '--flows-address', `0.0.0.0:${AGENT_FLOWS_PORT}`, '--auto-node-routes',
         '--nodeport-device', n.uplink,
-        '--images', `${join(plan.imagesDir, 'pause.tar')},${join(plan.imagesDir, 'busybox.tar')}`, '--log-level', logLevel],
+        '--images', `${join(imagesDir, 'pause.tar')},${join(imagesDir, 'busybox.tar')}`, '--log-level', logLevel],
     });
     started.push(n.name);
     writeState(plan, state);
