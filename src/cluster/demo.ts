@@ -153,7 +153,8 @@ export async function runClusterDemo(opts: DemoOptions): Promise<number> {
   let ok = true;
   out(`\nRequests through the ClusterIP ${ip} from pod client (role=client, allowed by the policy):\n`);
   const answers = new Set<string>();
-  for (let i = 0; i < 6; i++) {
+  // At least 6 requests, more (up to 20) until every replica has answered.
+  for (let i = 0; i < 20 && (i < 6 || answers.size < 3); i++) {
     const r = await k(['-n', DEMO_NAMESPACE, 'exec', 'client', '--', 'timeout', '4', 'wget', '-q', '-O', '-', `http://${ip}/`], undefined, 20_000);
     const line = r.code === 0 ? r.out.trim() : `FAILED: ${r.err.trim()}`;
     if (r.code !== 0) ok = false;

@@ -129,6 +129,48 @@ describe.skipIf(!canRun)('ebbflow up: a 2-node local cluster', () => {
     expect(body).toContain(`hello from ${remote.metadata.name} on ${remote.spec.nodeName}`);
   }, 60_000);
 
+  it('serves a NodePort Service on every node\'s address from inside the fabric, to backends on any node', async () => {
+    await kubectl(['apply', '-f', '-'], `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: np, namespace: demo}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: np}}
+  template:
+    metadata: {labels: {app: np}}
+    spec:
+      topologySpreadConstraints:
+      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: np}}}
+      containers:
+      - name: httpd
+        image: localhost/ebbflow/busybox:1
+        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: np, namespace: demo}
+spec:
+  type: NodePort
+  selector: {app: np}
+  ports: [{port: 80, targetPort: 8080}]
+`);
+    await kubectl(['-n', 'demo', 'rollout', 'status', 'deployment/np', '--timeout=120s']);
+    const nodePort = Number((await kubectl(['-n', 'demo', 'get', 'service', 'np', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim());
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    const backends = new Set((await kubectl(['-n', 'demo', 'get', 'pods', '-l', 'app=np', '-o', 'jsonpath={.items[*].metadata.name}'])).trim().split(' '));
+    expect(backends.size).toBe(2);
+    for (const nodeIP of ['10.233.0.11', '10.233.0.12']) {
+      const seen = new Set<string>();
+      await waitFor(`both backends through ${nodeIP}:${nodePort}`, async () => {
+        const { stdout } = await run('nsenter', [`--net=/var/run/netns/${FABRIC}`, '--', 'timeout', '5', 'busybox', 'wget', '-q', '-O', '-', `http://${nodeIP}:${nodePort}/`]);
+        seen.add(stdout.trim());
+        return seen.size === 2;
+      }, 30_000, 50);
+      expect(seen).toEqual(backends);
+    }
+  }, 180_000);
+
   it.skipIf(!existsSync(PROMETHEUS))('every agent serves /metrics on 9964 in its node namespace, scraped by Prometheus', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ebft-up-prom-'));
     writeFileSync(join(dir, 'prometheus.yml'), [
