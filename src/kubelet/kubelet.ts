@@ -19,8 +19,12 @@ import { podStatus, statusKey } from './pod-status.js';
 import { PodWorker, type BackoffPolicy } from './pod-worker.js';
 import { dirname, join } from 'node:path';
 import { removePodLogs } from './logs.js';
-import { removePodVolumes } from './volumes.js';
+import { removePodVolumes, type VolumeSources } from './volumes.js';
 import { createProbeRunner } from './probes.js';
+import { createHandlerRunner } from './handlers.js';
+import { createTokenManager } from './tokens.js';
+import { hostCapacity } from './node-status.js';
+import { parseQuantity } from './quantity.js';
 import { startKubeletServer, type KubeletServer, type KubeletServerConfig } from './server.js';
 
 export interface KubeletConfig {
@@ -93,9 +97,19 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
   const running = new Map<string, Promise<void>>();
   const dirty = new Set<string>();
   const lastPosted = new Map<string, string>();
-  const probes = createProbeRunner(cri, config.netns);
   const volumeRoot = config.volumeRoot ?? join(dirname(config.logRoot), 'volumes');
   const recorder = createEventRecorder(client, { component: 'kubelet', host: config.node, logger: log });
+  const podEvent = (pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message);
+  const handlers = createHandlerRunner(cri, config.netns);
+  const probes = createProbeRunner(handlers, Date.now, (pod, _c, _kind, message) => podEvent(pod, 'Warning', 'Unhealthy', message));
+  // Tokens for projected serviceAccountToken sources, bound to the pod (TokenRequest).
+  const tokens = createTokenManager(async (ns, sa, spec) => {
+    const r = await client.post<{ status?: { token?: string; expirationTimestamp?: string } }>(resources.serviceaccounts, ns, sa, 'token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec });
+    if (!r.status?.token) throw new Error(`TokenRequest for ${ns}/${sa} returned no token`);
+    return { token: r.status.token, expirationTimestamp: r.status.expirationTimestamp ?? '' };
+  });
+  const cap = hostCapacity(config.maxPods ?? 110);
+  const allocatable = { cpu: parseQuantity(cap.cpu), memory: parseQuantity(cap.memory), ephemeralStorage: parseQuantity(cap['ephemeral-storage']) };
   const pods = makeInformer<Pod>(client, resources.pods, { fieldSelector: `spec.nodeName=${config.node}`, logger: log });
   const deps = {
     cri, node: config.node, nodeIP: config.nodeIP, cgroupParent: config.cgroupParent, logRoot: config.logRoot,
@@ -103,8 +117,9 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
     imageBackoff: config.imageBackoff ?? { initialMs: 10_000, maxMs: 300_000 },
     pullTimeoutMs: config.pullTimeoutMs ?? 60_000,
     probes, logger: log,
-    event: (pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message),
+    event: podEvent,
     volumeRoot,
+    handlers,
     async getData(ns: string, kind: 'configmap' | 'secret', name: string) {
       try {
         const o = await client.get<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(kind === 'configmap' ? resources.configmaps : resources.secrets, ns, name);
@@ -119,17 +134,21 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
     },
   };
 
+  const volumeSources: VolumeSources = { getData: deps.getData, getToken: (pod, audience, seconds) => tokens.get(pod, audience, seconds), allocatable };
+  const workerDeps = { ...deps, volumeSources };
+
   async function syncPod(uid: string): Promise<void> {
     const pod = pods.store.list().find((p) => p.metadata.uid === uid);
     let w = workers.get(uid);
     if (!pod || pod.metadata.deletionTimestamp) {
       if (!w && !pod) return;
-      w ??= new PodWorker(uid, deps);
+      w ??= new PodWorker(uid, workerDeps);
       workers.set(uid, w);
       const grace = pod ? (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) : 0;
       await w.teardown(grace, pod);
       removePodLogs(config.logRoot, uid);
       removePodVolumes(volumeRoot, uid);
+      tokens.forget(uid);
       workers.delete(uid);
       lastPosted.delete(uid);
       if (pod) {
@@ -143,7 +162,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
       return;
     }
     if (!w) {
-      w = new PodWorker(uid, deps);
+      w = new PodWorker(uid, workerDeps);
       workers.set(uid, w);
     }
     const observed = await w.sync(pod);
@@ -186,7 +205,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
     for (const b of await cri.listPodSandbox({ labelSelector: { [LABEL_MANAGED_BY]: config.node } })) {
       const uid = b.labels[LABEL_POD_UID];
       if (uid && !known.has(uid) && !workers.has(uid)) {
-        const w = new PodWorker(uid, deps);
+        const w = new PodWorker(uid, workerDeps);
         workers.set(uid, w);
         await w.teardown(0).catch((err: Error) => log.warn({ uid, err: err.message }, 'orphan teardown'));
         workers.delete(uid);

@@ -4,6 +4,10 @@
 // log path), with the labels that let a restarted kubelet find its own.
 import type { Container, EnvVar, IntOrString, Pod } from '../api/core.js';
 import type { ContainerConfig, NamespaceOption, PodSandboxConfig } from './cri/types.js';
+import { resourceValue, type Allocatable } from './downward.js';
+import { parseQuantity } from './quantity.js';
+
+export { parseQuantity };
 
 export const LABEL_POD_NAME = 'io.kubernetes.pod.name';
 export const LABEL_POD_NAMESPACE = 'io.kubernetes.pod.namespace';
@@ -56,6 +60,8 @@ export interface EnvContext {
   hostIP: string;
   /** configMapKeyRef / secretKeyRef values, already fetched: `configmap/<name>/<key>` or `secret/<name>/<key>`. */
   refs: Map<string, string | undefined>;
+  /** Node allocatable, for resourceFieldRef limits the container leaves unset (default: limits required). */
+  allocatable?: Allocatable;
 }
 
 export class EnvError extends Error {
@@ -114,7 +120,14 @@ export function containerEnv(c: Container, ctx: EnvContext): { key: string; valu
       if (v === undefined && !optional) throw new EnvError(`${ref.replace(/\/[^/]*$/, '')} has no key ${ref.split('/').pop()} (env ${e.name})`);
       return v;
     }
-    if (vf.resourceFieldRef) return '';
+    if (vf.resourceFieldRef) {
+      const r = vf.resourceFieldRef;
+      try {
+        return resourceValue(ctx.pod, r.containerName ?? c.name, r.resource, r.divisor, ctx.allocatable ?? { cpu: NaN, memory: NaN, ephemeralStorage: NaN });
+      } catch (err) {
+        throw new EnvError(`env ${e.name}: ${(err as Error).message}`);
+      }
+    }
     return '';
   };
   for (const e of c.env ?? []) {
@@ -142,19 +155,6 @@ export function containerConfig(pod: Pod, c: Container, opts: { attempt: number;
     annotations: { 'io.kubernetes.container.restartCount': String(opts.attempt) },
     linux: { resources: linuxResources(c), securityContext: { namespaceOptions: namespaceOptions(pod) } },
   };
-}
-
-const SUFFIX: Record<string, number> = {
-  m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** A Kubernetes quantity ("500m", "128Mi", "1.5", "2e3") as a number; NaN when malformed. */
-export function parseQuantity(q: IntOrString | undefined): number {
-  if (q === undefined) return NaN;
-  if (typeof q === 'number') return q;
-  const m = /^([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
-  if (!m) return NaN;
-  return Number(m[1]) * (m[2] ? SUFFIX[m[2]]! : 1);
 }
 
 const CPU_PERIOD = 100_000;

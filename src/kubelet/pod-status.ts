@@ -18,6 +18,7 @@ export interface ObservedContainer {
   lastState?: ObservedState;
   restartCount: number;
   ready: boolean;
+  /** Running and past its startup probe (containerStatuses[].started). */
   started: boolean;
   /** Exited and will not be started again (restartPolicy). */
   final: boolean;
@@ -48,8 +49,9 @@ export function podPhase(o: ObservedPod): NonNullable<PodStatus['phase']> {
     return cs.every((c) => 'terminated' in c.state && c.state.terminated.exitCode === 0) ? 'Succeeded' : 'Failed';
   }
   if (!o.sandboxReady) return 'Pending';
-  // Running once every container has started at least once (a crashed one restarting counts).
-  if (cs.every((c) => c.started || c.restartCount > 0 || 'terminated' in c.state)) return 'Running';
+  // Running once every container runs or has run (a crashed one restarting counts); a
+  // container still waiting for its startup probe is running, just not `started`.
+  if (cs.every((c) => 'running' in c.state || c.started || c.restartCount > 0 || 'terminated' in c.state)) return 'Running';
   return 'Pending';
 }
 

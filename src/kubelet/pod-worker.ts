@@ -1,8 +1,10 @@
 // One pod's sync loop against the runtime: sandbox, images (pull if
-// missing, back-off on failure), containers (create/start, restart by
-// policy with exponential back-off), observation for the status, and the
-// graceful teardown when the pod is deleted. Level-triggered: each sync
-// reads the runtime and converges; calls for one pod never overlap.
+// missing, back-off on failure), containers (create/start, postStart hook,
+// restart by policy with exponential back-off, kills on failed startup or
+// liveness probes with the preStop hook first), observation for the status,
+// refreshing dynamic volume files, and the graceful teardown when the pod is
+// deleted. Level-triggered: each sync reads the runtime and converges; calls
+// for one pod never overlap.
 import { mkdirSync } from 'node:fs';
 import type { Container, Pod } from '../api/core.js';
 import type { Logger } from '../log/logger.js';
@@ -10,9 +12,11 @@ import type { CriClient } from './cri/client.js';
 import { CriError, isCriNotFound } from './cri/errors.js';
 import type { ContainerStatus as CriContainerStatus, PodSandboxConfig } from './cri/types.js';
 import { containerConfig, containerEnv, EnvError, LABEL_CONTAINER_NAME, LABEL_POD_UID, podLogDirectory, sandboxConfig, type EnvContext } from './pod-spec.js';
+import type { HandlerRunner } from './handlers.js';
+import { killGrace, lifecycleOf, remainingGrace, runHook } from './lifecycle.js';
 import type { ObservedContainer, ObservedPod, ObservedState } from './pod-status.js';
 import type { ProbeRunner } from './probes.js';
-import { containerMounts, prepareVolumes, VolumeError, type DataSource } from './volumes.js';
+import { containerMounts, prepareVolumes, refreshVolumes, VolumeError, type DataSource, type VolumeSources } from './volumes.js';
 
 export interface BackoffPolicy {
   initialMs: number;
@@ -28,8 +32,12 @@ export interface WorkerDeps {
   restartBackoff: BackoffPolicy;
   imageBackoff: BackoffPolicy;
   pullTimeoutMs: number;
-  /** ConfigMap/Secret data for env references and volumes. */
+  /** ConfigMap/Secret data for env references. */
   getData: DataSource;
+  /** What volumes are made of (ConfigMaps/Secrets, tokens, node allocatable). */
+  volumeSources: VolumeSources;
+  /** Runs lifecycle hook actions. */
+  handlers: HandlerRunner;
   /** Root of the pods' volume directories. */
   volumeRoot: string;
   probes: ProbeRunner;
@@ -53,7 +61,12 @@ interface ContainerRecord {
   final?: ObservedState;
   /** The back-off of the current exit has been announced. */
   backoffNoted?: boolean;
+  /** Last FailedMount event (message, time), so a volume stuck failing is not announced every sync. */
+  mountNoted?: { message: string; at: number };
 }
+
+/** postStart has no deadline upstream; ours keeps a hung hook from wedging the pod's sync forever. */
+const POST_START_TIMEOUT_MS = 120_000;
 
 const iso = (ns: number) => new Date(Math.floor(ns / 1e6)).toISOString().replace(/\.\d+Z$/, 'Z');
 const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -73,6 +86,7 @@ export class PodWorker {
   private startTime = nowIso();
   private readonly records = new Map<string, ContainerRecord>();
   private adopted = false;
+  private refreshError = '';
   terminated = false;
 
   constructor(readonly uid: string, private readonly d: WorkerDeps) {}
@@ -133,6 +147,12 @@ export class PodWorker {
     for (const c of pod.spec.containers) {
       containers.push(initialized ? await this.syncContainer(pod, c, false) : this.observedFrom(c, this.rec(c.name), { waiting: { reason: 'PodInitializing' } }, false, initFailed));
     }
+    if (!this.terminated && this.sandboxId) {
+      // Labels/annotations in downwardAPI files and tokens due for renewal; a failure keeps the old files.
+      const failures = (await refreshVolumes(pod, this.d.volumeRoot, this.d.volumeSources)).join('; ');
+      if (failures && failures !== this.refreshError) this.d.logger.warn({ pod: pod.metadata.name, err: failures }, 'volume refresh failed');
+      this.refreshError = failures;
+    }
     const observed: ObservedPod = {
       hostIP: this.d.nodeIP, podIP: this.podIP, startTime: pod.status?.startTime ?? this.startTime,
       sandboxReady: this.sandboxId !== undefined && !this.sandboxError, containers, initContainers, initialized,
@@ -177,11 +197,31 @@ export class PodWorker {
     }
   }
 
-  private observedFrom(c: Container, r: ContainerRecord, state: ObservedState, ready: boolean, final: boolean): ObservedContainer {
+  private observedFrom(c: Container, r: ContainerRecord, state: ObservedState, ready: boolean, final: boolean, started = 'running' in state): ObservedContainer {
     return {
       name: c.name, image: c.image ?? '', imageID: r.imageRef, ...(r.id ? { containerID: `containerd://${r.id}` } : {}),
-      state, ...(r.last ? { lastState: r.last } : {}), restartCount: r.restartCount, ready, started: 'running' in state, final,
+      state, ...(r.last ? { lastState: r.last } : {}), restartCount: r.restartCount, ready, started, final,
     };
+  }
+
+  /**
+   * Stops one container the way the kubelet does: its preStop hook first (if
+   * it is running and there is a grace period), then StopContainer with what
+   * is left of graceSeconds.
+   */
+  private async killContainer(pod: Pod | undefined, c: Container | undefined, id: string, graceSeconds: number): Promise<void> {
+    const t0 = this.now();
+    const preStop = c && lifecycleOf(c)?.preStop;
+    if (pod && c && preStop && graceSeconds > 0) {
+      const running = await this.d.cri.containerStatus(id).then((st) => st.state === 'CONTAINER_RUNNING', () => false);
+      if (running) {
+        const failed = await runHook(this.d.handlers, preStop, pod, c, id, this.podIP, graceSeconds * 1000);
+        if (failed) this.d.event(pod, 'Warning', 'FailedPreStopHook', failed);
+      }
+    }
+    await this.d.cri.stopContainer(id, remainingGrace(graceSeconds, this.now() - t0)).catch((err: Error) => {
+      if (!isCriNotFound(err)) this.d.logger.warn({ err: err.message }, 'stop container');
+    });
   }
 
   private async syncContainer(pod: Pod, c: Container, init: boolean): Promise<ObservedContainer> {
@@ -199,13 +239,24 @@ export class PodWorker {
     if (st?.state === 'CONTAINER_RUNNING') {
       r.started = true;
       r.waiting = undefined;
-      const ready = !init && (await this.d.probes.ready(pod, c, r.id!, st.startedAt / 1e6, this.podIP));
-      if (!(await this.d.probes.alive(pod, c, r.id!, st.startedAt / 1e6, this.podIP))) {
+      const startedMs = st.startedAt / 1e6;
+      const running: ObservedState = { running: { startedAt: iso(st.startedAt) } };
+      // Until the startup probe succeeds, liveness and readiness do not run and the container is not ready.
+      const startup = init ? 'started' : await this.d.probes.startup(pod, c, r.id!, startedMs, this.podIP);
+      if (startup === 'failed') {
+        this.d.logger.info({ pod: pod.metadata.name, container: c.name }, 'startup probe failed, restarting');
+        this.d.event(pod, 'Normal', 'Killing', `Container ${c.name} failed startup probe, will be restarted`);
+        await this.killContainer(pod, c, r.id!, killGrace(pod, c.startupProbe?.terminationGracePeriodSeconds));
+        return this.observedFrom(c, r, running, false, false, false);
+      }
+      if (startup === 'waiting') return this.observedFrom(c, r, running, false, false, false);
+      const ready = !init && (await this.d.probes.ready(pod, c, r.id!, startedMs, this.podIP));
+      if (!(await this.d.probes.alive(pod, c, r.id!, startedMs, this.podIP))) {
         this.d.logger.info({ pod: pod.metadata.name, container: c.name }, 'liveness probe failed, restarting');
         this.d.event(pod, 'Normal', 'Killing', `Container ${c.name} failed liveness probe, will be restarted`);
-        await this.d.cri.stopContainer(r.id!, pod.spec.terminationGracePeriodSeconds ?? 30).catch(() => undefined);
+        await this.killContainer(pod, c, r.id!, killGrace(pod, c.livenessProbe?.terminationGracePeriodSeconds));
       }
-      return this.observedFrom(c, r, { running: { startedAt: iso(st.startedAt) } }, ready, false);
+      return this.observedFrom(c, r, running, ready, false, true);
     }
     if (st && (st.state === 'CONTAINER_EXITED' || st.state === 'CONTAINER_UNKNOWN')) {
       const terminated: ObservedState = { terminated: {
@@ -231,6 +282,7 @@ export class PodWorker {
       // Restart: the old instance goes (its state lives on as lastState), a new attempt is created.
       r.last = terminated;
       await this.d.cri.removeContainer(r.id!).catch((err: Error) => this.d.logger.warn({ err: err.message }, 'remove exited container'));
+      this.d.probes.forget(this.uid, r.id);
       r.id = undefined;
       r.restartCount++;
       r.attempt++;
@@ -241,7 +293,8 @@ export class PodWorker {
       return this.observedFrom(c, r, { waiting: { reason: 'ContainerCreating' } }, false, false);
     }
     await this.startContainer(pod, c, r);
-    return this.observedFrom(c, r, r.id && !r.waiting ? { running: { startedAt: nowIso() } } : { waiting: r.waiting ?? { reason: 'ContainerCreating' } }, false, false);
+    const state: ObservedState = r.id && !r.waiting ? { running: { startedAt: nowIso() } } : { waiting: r.waiting ?? { reason: 'ContainerCreating' } };
+    return this.observedFrom(c, r, state, false, false, 'running' in state && !c.startupProbe);
   }
 
   /** Pull-if-missing with back-off; returns the image ref or undefined (r.waiting says why). */
@@ -281,14 +334,28 @@ export class PodWorker {
     r.imageRef = imageRef;
     let env: { key: string; value: string }[];
     let mounts: { containerPath: string; hostPath: string; readonly: boolean }[];
+    let volumes: Map<string, string>;
     try {
-      mounts = containerMounts(c, await prepareVolumes(pod, this.d.volumeRoot, this.d.getData));
+      volumes = await prepareVolumes(pod, this.d.volumeRoot, this.d.volumeSources);
+    } catch (err) {
+      // As upstream: the container stays ContainerCreating and a FailedMount event says why (not every sync).
+      const message = err instanceof VolumeError ? err.message : String(err);
+      if (r.mountNoted?.message !== message || this.now() - r.mountNoted.at > 30_000) {
+        this.d.event(pod, 'Warning', 'FailedMount', message);
+        r.mountNoted = { message, at: this.now() };
+      }
+      r.waiting = { reason: 'ContainerCreating', message };
+      return;
+    }
+    r.mountNoted = undefined;
+    try {
+      mounts = containerMounts(c, volumes, pod);
       const refs: EnvContext['refs'] = new Map();
       for (const e of c.env ?? []) {
         const ref = e.valueFrom?.configMapKeyRef ? { kind: 'configmap' as const, ...e.valueFrom.configMapKeyRef } : e.valueFrom?.secretKeyRef ? { kind: 'secret' as const, ...e.valueFrom.secretKeyRef } : undefined;
         if (ref) refs.set(`${ref.kind}/${ref.name}/${ref.key}`, (await this.d.getData(pod.metadata.namespace ?? 'default', ref.kind, ref.name))?.[ref.key]?.toString());
       }
-      env = containerEnv(c, { pod, podIP: this.podIP ?? '', hostIP: this.d.nodeIP, refs });
+      env = containerEnv(c, { pod, podIP: this.podIP ?? '', hostIP: this.d.nodeIP, refs, allocatable: this.d.volumeSources.allocatable });
     } catch (err) {
       r.waiting = { reason: 'CreateContainerConfigError', message: err instanceof EnvError || err instanceof VolumeError ? err.message : String(err) };
       return;
@@ -310,14 +377,27 @@ export class PodWorker {
     } catch (err) {
       // A failed start leaves an exited container: the next sync sees it and applies the restart policy.
       r.waiting = { reason: 'RunContainerError', message: err instanceof CriError ? err.details : String(err) };
+      return;
+    }
+    const postStart = lifecycleOf(c)?.postStart;
+    if (postStart) {
+      const failed = await runHook(this.d.handlers, postStart, pod, c, id, this.podIP, POST_START_TIMEOUT_MS);
+      if (failed) {
+        // Killed (preStop included, as upstream); the exited container then goes by the restart policy.
+        this.d.event(pod, 'Warning', 'FailedPostStartHook', failed);
+        this.d.event(pod, 'Normal', 'Killing', `FailedPostStartHook`);
+        await this.killContainer(pod, c, id, pod.spec.terminationGracePeriodSeconds ?? 30);
+        r.waiting = { reason: 'PostStartHookError', message: failed };
+      }
     }
   }
 
-  private async removeSandbox(graceSeconds: number): Promise<void> {
-    const ids = [...this.records.values()].map((r) => r.id).filter((x): x is string => !!x);
-    await Promise.all(ids.map((id) => this.d.cri.stopContainer(id, graceSeconds).catch((err: Error) => {
-      if (!isCriNotFound(err)) this.d.logger.warn({ err: err.message }, 'stop container');
-    })));
+  private async removeSandbox(graceSeconds: number, pod?: Pod): Promise<void> {
+    const specs = new Map([...(pod?.spec.containers ?? []), ...(pod?.spec.initContainers ?? [])].map((c) => [c.name, c]));
+    const live = [...this.records].filter(([, r]) => r.id);
+    const ids = live.map(([, r]) => r.id!);
+    // In parallel: each container's preStop hook and stop share the one grace period.
+    await Promise.all(live.map(([name, r]) => this.killContainer(pod, specs.get(name), r.id!, graceSeconds)));
     for (const id of ids) await this.d.cri.removeContainer(id).catch(() => undefined);
     for (const r of this.records.values()) r.id = undefined;
     if (this.sandboxId) {
@@ -344,7 +424,7 @@ export class PodWorker {
         if (![...this.records.values()].some((r) => r.id === c.id)) this.records.set(`orphan-${c.id}`, { id: c.id, restartCount: 0, attempt: 0, imageRef: '', restartAt: 0, pullAt: 0, pullDelay: 0, started: true });
       }
     }
-    await this.removeSandbox(graceSeconds);
+    await this.removeSandbox(graceSeconds, pod);
     for (const b of boxes) {
       await this.d.cri.stopPodSandbox(b.id).catch(() => undefined);
       await this.d.cri.removePodSandbox(b.id).catch(() => undefined);

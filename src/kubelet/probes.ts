@@ -1,18 +1,31 @@
-// Readiness and liveness probes: exec through CRI ExecSync, tcpSocket and
-// httpGet against the pod IP from the node's network namespace (the pods'
-// network is reachable only there). Probes run in the background on their
-// period; sync reads the latest verdict and never waits for a probe.
-import { spawn } from 'node:child_process';
-import type { Container, IntOrString, Pod, Probe } from '../api/core.js';
-import type { CriClient } from './cri/client.js';
+// Startup, readiness and liveness probes (exec, tcpSocket, httpGet through
+// handlers.ts). Probes run in the background on their period; sync reads
+// the latest verdict and never waits for a probe. Until a container's
+// startup probe has succeeded its liveness and readiness probes do not run
+// (the worker asks for them only once startup() says 'started').
+import type { Container, Pod, Probe } from '../api/core.js';
+import type { HandlerRunner } from './handlers.js';
+
+export type ProbeKind = 'startup' | 'readiness' | 'liveness';
+
+/** A container's startup: still probing, succeeded once (for good), or failed failureThreshold times. */
+export type StartupVerdict = 'started' | 'waiting' | 'failed';
 
 export interface ProbeRunner {
+  /** Whether the startup probe has succeeded (always 'started' without one). */
+  startup(pod: Pod, c: Container, containerId: string, startedAtMs: number, podIP?: string): Promise<StartupVerdict>;
   /** Latest readiness of a running container (true when it has no readiness probe). */
   ready(pod: Pod, c: Container, containerId: string, startedAtMs: number, podIP?: string): Promise<boolean>;
   /** False once the liveness probe failed failureThreshold times in a row. */
   alive(pod: Pod, c: Container, containerId: string, startedAtMs: number, podIP?: string): Promise<boolean>;
-  forget(uid: string): void;
+  /** The last failure message of a probe of this container instance. */
+  lastFailure(pod: Pod, c: Container, containerId: string, kind: ProbeKind): string | undefined;
+  /** Drops the probe state of a pod, or of one of its container instances. */
+  forget(uid: string, containerId?: string): void;
 }
+
+/** Called after each failed probe run (the kubelet records an Unhealthy event). */
+export type ProbeFailureHook = (pod: Pod, c: Container, kind: ProbeKind, message: string) => void;
 
 interface ProbeState {
   lastRun: number;
@@ -20,97 +33,90 @@ interface ProbeState {
   successes: number;
   failures: number;
   ok: boolean;
+  message?: string;
 }
 
-function resolvePort(c: Container, port: IntOrString): number {
-  if (typeof port === 'number') return port;
-  if (/^\d+$/.test(port)) return Number(port);
-  return c.ports?.find((p) => p.name === port)?.containerPort ?? 0;
-}
-
-// A child node process does the network check so it can run inside the node namespace.
-const CHECK = `const [kind, host, port, path, ms] = process.argv.slice(1);
-const t = setTimeout(() => process.exit(1), Number(ms));
-if (kind === 'tcp') { const s = require('net').connect(Number(port), host, () => { s.destroy(); process.exit(0); }); s.on('error', () => process.exit(1)); }
-else { require('http').get({ host, port: Number(port), path, timeout: Number(ms) }, (r) => process.exit(r.statusCode >= 200 && r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1)); }`;
-
-function netCheck(netns: string | undefined, kind: 'tcp' | 'http', host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
-  const args = ['-e', CHECK, kind, host, String(port), path, String(timeoutMs)];
-  const argv = netns ? ['nsenter', `--net=${netns}`, '--', process.execPath, ...args] : [process.execPath, ...args];
-  return new Promise((resolve) => {
-    const p = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    const kill = setTimeout(() => p.kill('SIGKILL'), timeoutMs + 2000);
-    p.on('error', () => resolve(false));
-    p.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve(code === 0);
-    });
-  });
-}
-
-/** Probes for one kubelet; `netns` is the node namespace path (undefined: the kubelet's own). */
-export function createProbeRunner(cri: CriClient, netns: string | undefined, clock: () => number = Date.now): ProbeRunner {
-  const states = new Map<string, ProbeState>();
-
-  async function runOnce(probe: Probe, c: Container, containerId: string, podIP: string | undefined): Promise<boolean> {
-    const timeout = (probe.timeoutSeconds ?? 1) * 1000;
-    if (probe.exec?.command?.length) {
-      try {
-        return (await cri.execSync(containerId, probe.exec.command, Math.ceil(timeout / 1000))).exitCode === 0;
-      } catch {
-        return false;
-      }
-    }
-    if (!podIP) return false;
-    if (probe.tcpSocket) return netCheck(netns, 'tcp', probe.tcpSocket.host ?? podIP, resolvePort(c, probe.tcpSocket.port), '', timeout);
-    if (probe.httpGet) return netCheck(netns, 'http', probe.httpGet.host ?? podIP, resolvePort(c, probe.httpGet.port), probe.httpGet.path ?? '/', timeout);
-    return true;
+/** Pure: the state after one probe result (thresholds as Kubernetes defaults them). */
+export function applyResult(s: Pick<ProbeState, 'successes' | 'failures' | 'ok'>, probe: Probe, ok: boolean): void {
+  if (ok) {
+    s.successes++;
+    s.failures = 0;
+    if (s.successes >= (probe.successThreshold ?? 1)) s.ok = true;
+  } else {
+    s.failures++;
+    s.successes = 0;
+    if (s.failures >= (probe.failureThreshold ?? 3)) s.ok = false;
   }
+}
 
-  function verdict(kind: string, probe: Probe | undefined, pod: Pod, c: Container, containerId: string, startedAtMs: number, podIP: string | undefined, initial: boolean): boolean {
-    if (!probe) return true;
-    const key = `${pod.metadata.uid}/${c.name}/${containerId}/${kind}`;
+/** Pure: whether a probe run is due. */
+export function probeDue(probe: Probe, startedAtMs: number, lastRun: number, now: number): boolean {
+  return now >= startedAtMs + (probe.initialDelaySeconds ?? 0) * 1000 && now - lastRun >= (probe.periodSeconds ?? 10) * 1000;
+}
+
+const TITLE: Record<ProbeKind, string> = { startup: 'Startup', readiness: 'Readiness', liveness: 'Liveness' };
+
+/** Probes for one kubelet. */
+export function createProbeRunner(handlers: HandlerRunner, clock: () => number = Date.now, onFailure?: ProbeFailureHook): ProbeRunner {
+  const states = new Map<string, ProbeState>();
+  const keyOf = (pod: Pod, c: Container, id: string, kind: ProbeKind) => `${pod.metadata.uid}/${c.name}/${id}/${kind}`;
+
+  function state(kind: ProbeKind, probe: Probe, pod: Pod, c: Container, containerId: string, startedAtMs: number, podIP: string | undefined, initial: boolean): ProbeState {
+    const key = keyOf(pod, c, containerId, kind);
     let s = states.get(key);
     if (!s) {
-      s = { lastRun: 0, running: false, successes: 0, failures: 0, ok: initial };
+      s = { lastRun: -Infinity, running: false, successes: 0, failures: 0, ok: initial };
       states.set(key, s);
     }
+    // A startup probe stops once it has succeeded.
+    if (kind === 'startup' && s.ok) return s;
     const t = clock();
-    const due = t >= startedAtMs + (probe.initialDelaySeconds ?? 0) * 1000 && t - s.lastRun >= (probe.periodSeconds ?? 10) * 1000;
-    if (due && !s.running) {
+    if (!s.running && probeDue(probe, startedAtMs, s.lastRun, t)) {
       s.running = true;
       s.lastRun = t;
       const st = s;
-      void runOnce(probe, c, containerId, podIP).then((ok) => {
+      void handlers.run(probe, c, containerId, podIP, (probe.timeoutSeconds ?? 1) * 1000, 'probe').then((r) => {
         st.running = false;
-        if (ok) {
-          st.successes++;
-          st.failures = 0;
-          if (st.successes >= (probe.successThreshold ?? 1)) st.ok = true;
-        } else {
-          st.failures++;
-          st.successes = 0;
-          if (st.failures >= (probe.failureThreshold ?? 3)) st.ok = false;
+        applyResult(st, kind === 'startup' ? { ...probe, successThreshold: 1 } : probe, r.ok);
+        if (!r.ok) {
+          st.message = r.message;
+          onFailure?.(pod, c, kind, `${TITLE[kind]} probe failed: ${r.message}`.trim());
         }
       });
     }
-    return s.ok;
+    return s;
   }
 
+  /** Whether this node already reported the same container instance with the flag set (kubelet restarted). */
+  const reported = (pod: Pod, c: Container, id: string, flag: 'ready' | 'started') => {
+    const cs = pod.status?.containerStatuses?.find((x) => x.name === c.name);
+    return cs?.[flag] === true && cs.containerID !== undefined && cs.containerID.endsWith(`://${id}`);
+  };
+
   return {
+    async startup(pod, c, id, started, podIP) {
+      const probe = c.startupProbe;
+      if (!probe) return 'started';
+      const s = state('startup', probe, pod, c, id, started, podIP ?? pod.status?.podIP, reported(pod, c, id, 'started'));
+      if (s.ok) return 'started';
+      return s.failures >= (probe.failureThreshold ?? 3) ? 'failed' : 'waiting';
+    },
     async ready(pod, c, id, started, podIP) {
       // A container that this node already reported ready (a kubelet
       // restart: same container id in the API status) stays ready until its
       // probe says otherwise, so restarting the kubelet never empties Endpoints.
-      const reported = pod.status?.containerStatuses?.find((cs) => cs.name === c.name);
-      const wasReady = reported?.ready === true && reported.containerID !== undefined && reported.containerID.endsWith(`://${id}`);
-      return verdict('readiness', c.readinessProbe, pod, c, id, started, podIP ?? pod.status?.podIP, wasReady);
+      if (!c.readinessProbe) return true;
+      return state('readiness', c.readinessProbe, pod, c, id, started, podIP ?? pod.status?.podIP, reported(pod, c, id, 'ready')).ok;
     },
     async alive(pod, c, id, started, podIP) {
-      return verdict('liveness', c.livenessProbe, pod, c, id, started, podIP ?? pod.status?.podIP, true);
+      if (!c.livenessProbe) return true;
+      return state('liveness', c.livenessProbe, pod, c, id, started, podIP ?? pod.status?.podIP, true).ok;
     },
-    forget(uid) {
-      for (const k of [...states.keys()]) if (k.startsWith(`${uid}/`)) states.delete(k);
+    lastFailure(pod, c, id, kind) {
+      return states.get(keyOf(pod, c, id, kind))?.message;
+    },
+    forget(uid, containerId) {
+      for (const k of [...states.keys()]) if (k.startsWith(`${uid}/`) && (!containerId || k.split('/')[2] === containerId)) states.delete(k);
     },
   };
 }
