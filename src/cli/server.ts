@@ -7,8 +7,10 @@ import { start, type ApiServerConfig } from '../apiserver/server.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { createLogger } from '../log/logger.js';
 import { parseDatastore } from '../store/index.js';
+import { connect } from '../client/client.js';
+import { startClusterDns } from '../dns/index.js';
 
-export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--advertise-address IP] [--listen-fd N] [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-controllers] [--log-level LEVEL]`;
+export const SERVER_USAGE = `Usage: ebbflow server [--data-dir DIR] [--bind ADDR] [--port N] [--datastore sqlite://PATH|etcd://h:p[,h:p]] [--token-auth-file FILE] [--advertise-address IP] [--listen-fd N] [--cluster-dns ADDR[:PORT]] [--cluster-dns-ip IP] [--cluster-domain DOMAIN] [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-controllers] [--log-level LEVEL]`;
 
 /** Parses a kube-apiserver style token file: token,user,uid[,"group1,group2"] per line. */
 export function parseTokenFile(text: string): Record<string, { user: string; groups: string[] }> {
@@ -24,7 +26,14 @@ export function parseTokenFile(text: string): Record<string, { user: string; gro
 }
 
 /** Parses server flags into a typed config (throws Error with a usage message on bad input). */
-export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: string; clusterCIDR: string; controllers: boolean } {
+export interface ClusterDnsFlags {
+  address: string;
+  port: number;
+  serviceIP: string;
+  domain: string;
+}
+
+export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: string; clusterCIDR: string; controllers: boolean; dns?: ClusterDnsFlags } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -39,6 +48,9 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
       'cluster-cidr': { type: 'string', default: '10.244.0.0/16' },
       'disable-controllers': { type: 'boolean', default: false },
       'listen-fd': { type: 'string', multiple: true },
+      'cluster-dns': { type: 'string' },
+      'cluster-dns-ip': { type: 'string' },
+      'cluster-domain': { type: 'string', default: 'cluster.local' },
     },
     strict: true,
     allowPositionals: false,
@@ -60,15 +72,30 @@ export function parseServerFlags(argv: string[]): ApiServerConfig & { logLevel: 
     if (!Number.isInteger(fd) || fd < 3) throw new Error(`--listen-fd ${f}: expected an inherited descriptor number >= 3\n${SERVER_USAGE}`);
     return fd;
   });
+  let dns: ClusterDnsFlags | undefined;
+  const dnsFlag = values['cluster-dns'] as string | undefined;
+  if (dnsFlag) {
+    const m = dnsFlag.match(/^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/);
+    if (!m) throw new Error(`--cluster-dns ${dnsFlag}: expected an IPv4 address with an optional :port\n${SERVER_USAGE}`);
+    // Like kubeadm: the DNS Service takes the tenth address of the service CIDR.
+    const serviceIP = (values['cluster-dns-ip'] as string | undefined) ?? nthAddress(serviceCIDR, 10);
+    dns = { address: m[1]!, port: m[2] ? Number(m[2]) : 53, serviceIP, domain: values['cluster-domain'] as string };
+  }
   return {
-    listenFds, dataDir, bind: values.bind as string, port, datastore, logLevel, tokens, serviceCIDR, clusterCIDR,
+    dns, listenFds, dataDir, bind: values.bind as string, port, datastore, logLevel, tokens, serviceCIDR, clusterCIDR,
     controllers: values['disable-controllers'] !== true, advertiseAddress: values['advertise-address'] as string | undefined,
   };
 }
 
+function nthAddress(cidr: string, n: number): string {
+  const [ip] = cidr.split('/');
+  const v = (ip!.split('.').reduce((a, o) => (a << 8) + Number(o), 0) + n) >>> 0;
+  return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
+}
+
 /** Runs the API server from CLI flags; resolves after a clean stop on SIGTERM/SIGINT. */
 export async function runServer(argv: string[]): Promise<void> {
-  const { logLevel, clusterCIDR, controllers, ...config } = parseServerFlags(argv);
+  const { logLevel, clusterCIDR, controllers, dns: dnsFlags, ...config } = parseServerFlags(argv);
   const logger = createLogger({ level: logLevel as 'warn' });
   const handle = await start({ ...config, logger });
   // Controllers and the scheduler run in the same process, behind leader
@@ -76,12 +103,14 @@ export async function runServer(argv: string[]): Promise<void> {
   const manager = controllers
     ? await startControllerManager({ kubeconfig: handle.kubeconfigPath, logger, settings: { serviceCIDR: config.serviceCIDR, clusterCIDR } })
     : undefined;
-  process.stdout.write(`ebbflow server listening on ${handle.url}\nkubeconfig: ${handle.kubeconfigPath}\n`);
+  const dnsClient = dnsFlags ? connect(handle.kubeconfigPath) : undefined;
+  const dns = dnsFlags ? await startClusterDns({ client: dnsClient!, address: dnsFlags.address, port: dnsFlags.port, serviceIP: dnsFlags.serviceIP, domain: dnsFlags.domain, logger }) : undefined;
+  process.stdout.write(`ebbflow server listening on ${handle.url}\nkubeconfig: ${handle.kubeconfigPath}\n${dns ? `cluster DNS on ${dnsFlags!.address}:${dns.server.port} (Service kube-system/kube-dns ${dnsFlags!.serviceIP})\n` : ''}`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      Promise.resolve(manager?.stop()).then(() => handle.stop()).then(resolve, (err: unknown) => {
+      Promise.resolve(dns?.stop()).then(() => dnsClient?.close()).then(() => manager?.stop()).then(() => handle.stop()).then(resolve, (err: unknown) => {
         logger.error({ err }, 'stop failed');
         resolve();
       });

@@ -51,6 +51,9 @@ export async function ensureNodeNetwork(plan: ClusterPlan, node: NodePlan): Prom
   if (!(await hasAddress(node.netns, node.uplink, node.ip))) await ip(node.netns, ['addr', 'add', `${node.ip}/${f.prefixLen}`, 'dev', node.uplink]);
   await ip(node.netns, ['link', 'set', node.uplink, 'up']);
   await sysctl(node.netns, 'net.ipv4.ip_forward', 1);
+  // The fabric is the nodes' router too: what it hosts (the server, cluster
+  // DNS) answers pods directly, so it routes each pod CIDR to its node.
+  await ip(f.netns, ['route', 'replace', node.podCIDR, 'via', node.ip, 'dev', f.bridge]);
 }
 
 /** Deletes the node namespaces and the fabric (absent ones are fine). */

@@ -196,7 +196,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
       state.pids.server = spawnDaemon({
         netns: plan.fabric.netns, logFile: join(plan.logsDir, 'server.log'), passFds: [fd],
         argv: [process.execPath, cliMain(), 'server', '--data-dir', plan.serverDir, '--bind', plan.fabric.address, '--port', String(FABRIC_APISERVER_PORT),
-          '--listen-fd', '3', '--advertise-address', plan.fabric.address, '--service-cidr', plan.serviceCIDR, '--cluster-cidr', plan.clusterCIDR,
+          '--listen-fd', '3', '--advertise-address', plan.fabric.address, '--cluster-dns', plan.fabric.address, '--service-cidr', plan.serviceCIDR, '--cluster-cidr', plan.clusterCIDR,
           '--log-level', logLevel,
           ...(plan.datastore === 'etcd' ? ['--datastore', `etcd://${plan.fabric.address}:${ETCD_CLIENT_PORT}`] : [])],
       });
