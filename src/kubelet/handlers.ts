@@ -32,7 +32,7 @@ export function resolvePort(c: Container, port: IntOrString): number {
 
 // A child node process does the network check so it can run inside the node namespace.
 // Exit 0 = success; otherwise stdout says why.
-const CHECK = `const [kind, host, port, path, ms, headers, mode] = process.argv.slice(1);
+const CHECK = `const [kind, host, port, path, headers, ms, mode] = process.argv.slice(1);
 const fail = (m) => { process.stdout.write(m, () => process.exit(1)); };
 setTimeout(() => fail('timeout after ' + ms + 'ms'), Number(ms));
 if (kind === 'tcp') { const s = require('net').connect(Number(port), host, () => { s.destroy(); process.exit(0); }); s.on('error', (e) => fail('dial tcp ' + host + ':' + port + ': ' + (e.code || e.message))); }
