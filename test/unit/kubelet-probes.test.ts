@@ -125,3 +125,28 @@ describe('pod status with a startup probe pending', () => {
     expect(st.conditions!.find((c) => c.type === 'Ready')?.status).toBe('False');
   });
 });
+
+describe('handler actions (http/tcp checks in a child process, here without a namespace)', () => {
+  it('passes 2xx, fails 5xx for probes but not for hooks, reports refused connections', async () => {
+    const { createServer } = await import('node:http');
+    const { createHandlerRunner } = await import('../../src/kubelet/handlers.js');
+    const srv = createServer((q, r) => {
+      r.statusCode = q.url === '/ok' && q.headers['x-probe'] === 'yes' ? 200 : 500;
+      r.end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const h = createHandlerRunner({} as never, undefined);
+    const c: Container = { name: 'c', ports: [{ name: 'web', containerPort: port }] };
+    try {
+      expect(await h.run({ httpGet: { path: '/ok', port: 'web', httpHeaders: [{ name: 'X-Probe', value: 'yes' }] } }, c, '', '127.0.0.1', 2000, 'probe')).toEqual({ ok: true, message: '' });
+      expect(await h.run({ httpGet: { path: '/bad', port } }, c, '', '127.0.0.1', 2000, 'probe')).toEqual({ ok: false, message: 'HTTP probe failed with statuscode: 500' });
+      expect((await h.run({ httpGet: { path: '/bad', port } }, c, '', '127.0.0.1', 2000, 'hook')).ok).toBe(true);
+      expect((await h.run({ tcpSocket: { port } }, c, '', '127.0.0.1', 2000, 'probe')).ok).toBe(true);
+      expect(await h.run({ tcpSocket: { port: 1 } }, c, '', '127.0.0.1', 2000, 'probe')).toEqual({ ok: false, message: 'dial tcp 127.0.0.1:1: ECONNREFUSED' });
+      expect((await h.run({ httpGet: { port: 1 } }, c, '', undefined, 2000, 'probe')).message).toBe('pod has no IP yet');
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});
