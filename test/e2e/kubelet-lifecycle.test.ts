@@ -126,6 +126,25 @@ describe.skipIf(!root || have.length > 0 || !built)('kubelet lifecycle: probes, 
     expect(took).toBeLessThan(9000);
   }, 40_000);
 
+  it('an httpGet preStop hook reaches the container before it is stopped', async () => {
+    const out = join(hostDir, 'httpstop');
+    const cgi = "printf '#!/bin/sh\\necho prestop-http >> /out/log\\necho Content-Type: text/plain\\necho\\necho ok\\n' > /www/cgi-bin/stop";
+    await n.kubectl(['apply', '-f', '-'], pod('httpstop', {
+      terminationGracePeriodSeconds: 3,
+      volumes: [{ name: 'out', hostPath: { path: out, type: 'DirectoryOrCreate' } }],
+      containers: [{
+        name: 'c', image: BUSYBOX_IMAGE, ports: [{ name: 'http', containerPort: 8082 }],
+        command: ['sh', '-c', `mkdir -p /www/cgi-bin && ${cgi} && chmod +x /www/cgi-bin/stop && echo up >> /out/log && exec httpd -f -p 8082 -h /www`],
+        lifecycle: { preStop: { httpGet: { path: '/cgi-bin/stop', port: 'http' } } },
+        volumeMounts: [{ name: 'out', mountPath: '/out' }],
+      }],
+    }));
+    await running('httpstop');
+    await until('httpd up', () => existsSync(join(out, 'log')));
+    await n.kubectl(['delete', 'pod', 'httpstop', '--wait=true', '--timeout=30s']);
+    expect(readFileSync(join(out, 'log'), 'utf8').trim().split('\n')).toEqual(['up', 'prestop-http']);
+  }, 40_000);
+
   it('a preStop hook longer than the grace period is cut short and the stop still happens', async () => {
     const out = join(hostDir, 'slowstop');
     await n.kubectl(['apply', '-f', '-'], pod('slowstop', {
