@@ -16,6 +16,7 @@ import { loadDataplane, type Dataplane, type MapSizes } from '../dataplane/loade
 import { ServiceTable } from '../dataplane/service-table.js';
 import { forComponent, type Logger } from '../log/logger.js';
 import { installCni } from './cni-install.js';
+import { clusterIdentities } from './identities.js';
 import { POD_GATEWAY } from './cni-netlink.js';
 import { cniDataplaneHooks } from './cni-endpoints.js';
 import { startCniServer, type CniServerHandle } from './cni-server.js';
@@ -106,14 +107,16 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
       installCni({ binDir: config.cniBinDir, confDir: config.cniConfDir, agentSocket: cniSocket });
     }
 
-    const informers = createInformerFactory(connect(config.kubeconfig), { logger: config.logger });
+    const apiClient = connect(config.kubeconfig);
+    stops.push(() => apiClient.close());
+    const informers = createInformerFactory(apiClient, { logger: config.logger });
     stops.push(() => informers.stop());
     const services: ServiceSyncHandle = await startServiceSync({ informers, table: serviceTable, logger: log, nodePort });
     stops.push(() => services.stop());
     policies = await startPolicyWatch({
       // The node's addresses and the pods' gateway (the source of the node's
       // own connections to pods, e.g. kubelet probes) are identity HOST.
-      informers, sync: new PolicySync(endpointTable, undefined, [...new Set([...(await localAddresses(hostNetns)), POD_GATEWAY])]), localEndpoints: () => endpoints.local(), logger: log,
+      informers, sync: new PolicySync(endpointTable, await clusterIdentities(apiClient), [...new Set([...(await localAddresses(hostNetns)), POD_GATEWAY])]), localEndpoints: () => endpoints.local(), logger: log,
     });
     stops.push(() => policies!.stop());
     if (config.nodeRoutes) {

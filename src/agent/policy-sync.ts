@@ -4,6 +4,7 @@ import type { AllowRule, EndpointTable } from '../dataplane/endpoint-table.js';
 import { compilePolicies, type EndpointPolicy, type PolicyEntry } from '../policy/compiler.js';
 import { HeldIdentities, IDENTITY_HOST } from '../policy/identity.js';
 import { expandPortRange } from '../policy/ports.js';
+import { ClusterIdentities } from './identities.js';
 import type { ClusterState } from '../policy/types.js';
 
 export interface LocalEndpoint {
@@ -38,7 +39,8 @@ export class PolicySync {
 
   constructor(
     private readonly table: EndpointTable,
-    private readonly identities = new HeldIdentities(),
+    /** Node-local numbering (tests) or cluster-wide identities agreed through the API. */
+    private readonly identities: HeldIdentities | ClusterIdentities = new HeldIdentities(),
     /** This node's own addresses: identity HOST in the ipcache, so its
      * traffic to local pods (kubelet probes) passes ingress policy, as in Cilium. */
     private readonly hostIPs: readonly string[] = [],
@@ -48,6 +50,7 @@ export class PolicySync {
    * endpoints registered earlier and absent now are removed. */
   async sync(state: ClusterState, local: readonly LocalEndpoint[]): Promise<PolicySyncStats> {
     const t0 = performance.now();
+    if (this.identities instanceof ClusterIdentities) await this.identities.prepare(state);
     const keys = new Set(local.map((l) => l.pod));
     const compiled = compilePolicies(state, this.identities, {
       endpoint: (pod) => keys.has(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`),
