@@ -15,6 +15,7 @@ const USAGE = `usage: ebbflow agent --node NAME --kubeconfig FILE --pod-cidr CID
   [--pod-cgroup CGROUP_V2_DIR] [--cni-bin-dir DIR --cni-conf-dir DIR]
   [--flows-address HOST:PORT] [--metrics-address HOST:PORT] [--log-level LEVEL]
   [--auto-node-routes]   route every other node's pod CIDR via its InternalIP (edits this namespace's routing table)
+  [--cluster-dns IP[,IP]] [--cluster-domain DOMAIN]   resolv.conf of ClusterFirst pods (default: the node's resolver)
   [--images FILE,FILE]   OCI archives to import into containerd (default: build our pause and busybox images)
   [--nodeport-device DEV --node-ip IP]   NodePort Services on DEV (the uplink, in --host-netns) at IP
   [--kubelet --run-dir DIR --node-ip IP]   also run containerd + the kubelet (pods in cgroup /ebbflow-NAME)
@@ -29,7 +30,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' }, 'pin-root': { type: 'string' }, 'cni-socket': { type: 'string' },
       'host-netns': { type: 'string' }, 'pod-cgroup': { type: 'string' }, 'cni-bin-dir': { type: 'string' },
       'cni-conf-dir': { type: 'string' }, 'flows-address': { type: 'string' }, 'metrics-address': { type: 'string' },
-      'log-level': { type: 'string' }, 'auto-node-routes': { type: 'boolean' }, images: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'log-level': { type: 'string' }, 'auto-node-routes': { type: 'boolean' }, images: { type: 'string' }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       kubelet: { type: 'boolean' }, 'run-dir': { type: 'string' }, 'node-ip': { type: 'string' },
       'nodeport-device': { type: 'string' },
       'kubelet-cert': { type: 'string' }, 'kubelet-key': { type: 'string' }, 'kubelet-client-ca': { type: 'string' },
@@ -72,6 +73,7 @@ export async function runAgent(argv: string[]): Promise<number> {
         node: v.node, kubeconfig: v.kubeconfig, podCIDR: v['pod-cidr'], nodeIP: v['node-ip'], runDir,
         netns: v['host-netns'], cniBinDir: cniBinDir!, cniConfDir: cniConfDir!, cgroupParent, server, logger,
         images: v.images ? v.images.split(',').filter(Boolean) : undefined,
+        kubelet: v['cluster-dns'] ? { clusterDNS: v['cluster-dns'].split(',').filter(Boolean), clusterDomain: v['cluster-domain'] ?? 'cluster.local' } : undefined,
       });
     } catch (err) {
       await agent.stop();

@@ -162,6 +162,10 @@ export async function runClusterDemo(opts: DemoOptions): Promise<number> {
     out(`    client -> ${ip}:80  ${line}\n`);
   }
   out(`  ${answers.size} different backends answered.\n`);
+  // Cluster DNS: the Service by name, through the pod's search path.
+  const byName = await k(['-n', DEMO_NAMESPACE, 'exec', 'client', '--', 'timeout', '4', 'wget', '-q', '-O', '-', 'http://web/'], undefined, 20_000);
+  if (byName.code !== 0) ok = false;
+  out(`    client -> http://web/ (web.demo.svc.cluster.local via cluster DNS)  ${byName.code === 0 ? byName.out.trim() : `FAILED: ${byName.err.trim()}`}\n`);
 
   out(`\nThe same request from pod intruder (no role=client label):\n`);
   const denied = await k(['-n', DEMO_NAMESPACE, 'exec', 'intruder', '--', 'timeout', '4', 'wget', '-q', '-O', '-', `http://${ip}/`], undefined, 20_000);

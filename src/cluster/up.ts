@@ -21,6 +21,9 @@ import {
 } from './plan.js';
 import { isOurs, spawnDaemon, stopDaemon } from './processes.js';
 
+/** kube-system/kube-dns: the tenth address of the service CIDR, as kubeadm picks it. */
+export const CLUSTER_DNS_IP = '10.96.0.10';
+
 export interface ClusterState {
   version: 1;
   options: Required<Pick<PlanOptions, 'name' | 'nodes' | 'dataDir' | 'port' | 'datastore'>>;
@@ -238,7 +241,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
         '--state-dir', join(n.dir, 'agent'), '--cni-socket', join(n.dir, 'run', 'cni.sock'), '--kubelet', '--run-dir', join(n.dir, 'run'),
         '--node-ip', n.ip, '--kubelet-cert', join(pki, 'server.crt'), '--kubelet-key', join(pki, 'server.key'), '--kubelet-client-ca', join(pki, 'ca.crt'),
         '--metrics-address', `0.0.0.0:${AGENT_METRICS_PORT}`, '--flows-address', `0.0.0.0:${AGENT_FLOWS_PORT}`, '--auto-node-routes',
-        '--nodeport-device', n.uplink,
+        '--nodeport-device', n.uplink, '--cluster-dns', CLUSTER_DNS_IP,
         '--images', `${join(imagesDir, 'pause.tar')},${join(imagesDir, 'busybox.tar')}`, '--log-level', logLevel],
     });
     started.push(n.name);

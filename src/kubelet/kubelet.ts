@@ -39,6 +39,9 @@ export interface KubeletConfig {
   cgroupParent: string;
   /** Root of the pod log directories. */
   logRoot: string;
+  /** Cluster DNS Service IPs and domain written into ClusterFirst pods' resolv.conf (--cluster-dns). */
+  clusterDNS?: string[];
+  clusterDomain?: string;
   /** Root of the pods' volume directories (default: <logRoot>/../volumes). */
   volumeRoot?: string;
   /** Node network namespace path, for tcp/http probes (the pods are reachable there). */
@@ -113,6 +116,7 @@ export async function startKubelet(config: KubeletConfig): Promise<KubeletHandle
   const pods = makeInformer<Pod>(client, resources.pods, { fieldSelector: `spec.nodeName=${config.node}`, logger: log });
   const deps = {
     cri, node: config.node, nodeIP: config.nodeIP, cgroupParent: config.cgroupParent, logRoot: config.logRoot,
+    dns: config.clusterDNS?.length ? { servers: config.clusterDNS, domain: config.clusterDomain ?? 'cluster.local' } : undefined,
     restartBackoff: config.restartBackoff ?? { initialMs: 10_000, maxMs: 300_000 },
     imageBackoff: config.imageBackoff ?? { initialMs: 10_000, maxMs: 300_000 },
     pullTimeoutMs: config.pullTimeoutMs ?? 60_000,

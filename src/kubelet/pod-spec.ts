@@ -2,6 +2,7 @@
 // hostname, log directory, namespaces, cgroup parent, port mappings) and a
 // container config (command/args/env with $(VAR) expansion, working dir,
 // log path), with the labels that let a restarted kubelet find its own.
+import { podDnsConfig, type ClusterDnsSettings } from './dns.js';
 import type { Container, EnvVar, IntOrString, Pod } from '../api/core.js';
 import type { ContainerConfig, NamespaceOption, PodSandboxConfig } from './cri/types.js';
 import { resourceValue, type Allocatable } from './downward.js';
@@ -24,6 +25,8 @@ export interface SandboxOptions {
   /** Node name written into the managed-by label. */
   node: string;
   attempt: number;
+  /** Cluster DNS for ClusterFirst pods (none: the node's resolver). */
+  dns?: ClusterDnsSettings;
 }
 
 /** Pods run with their own network and IPC namespaces and a PID namespace per container, as the kubelet does for v1 pods. */
@@ -37,6 +40,11 @@ export function podLogDirectory(logRoot: string, pod: Pod): string {
 }
 
 /** The PodSandboxConfig for a pod. */
+function dnsOf(pod: Pod, dns: ClusterDnsSettings | undefined): { dnsConfig?: PodSandboxConfig['dnsConfig'] } {
+  const cfg = podDnsConfig(pod as Parameters<typeof podDnsConfig>[0], dns);
+  return cfg ? { dnsConfig: cfg } : {};
+}
+
 export function sandboxConfig(pod: Pod, opts: SandboxOptions): PodSandboxConfig {
   const md = pod.metadata;
   const ports = pod.spec.containers.flatMap((c) => c.ports ?? []).filter((p) => p.hostPort);
@@ -46,6 +54,7 @@ export function sandboxConfig(pod: Pod, opts: SandboxOptions): PodSandboxConfig 
     // Host-network pods share the node's UTS namespace too: runc refuses a hostname there.
     hostname: pod.spec.hostNetwork ? '' : hostname.slice(0, 63),
     logDirectory: podLogDirectory(opts.logRoot, pod),
+    ...dnsOf(pod, opts.dns),
     portMappings: ports.map((p) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP ?? '' })),
     labels: { ...(md.labels ?? {}), [LABEL_POD_NAME]: md.name!, [LABEL_POD_NAMESPACE]: md.namespace ?? 'default', [LABEL_POD_UID]: md.uid!, [LABEL_MANAGED_BY]: opts.node },
     annotations: { ...(md.annotations ?? {}) },

@@ -5,6 +5,7 @@
 // refreshing dynamic volume files, and the graceful teardown when the pod is
 // deleted. Level-triggered: each sync reads the runtime and converges; calls
 // for one pod never overlap.
+import type { ClusterDnsSettings } from './dns.js';
 import { mkdirSync } from 'node:fs';
 import type { Container, Pod } from '../api/core.js';
 import type { Logger } from '../log/logger.js';
@@ -29,6 +30,7 @@ export interface WorkerDeps {
   nodeIP: string;
   cgroupParent: string;
   logRoot: string;
+  dns?: ClusterDnsSettings;
   restartBackoff: BackoffPolicy;
   imageBackoff: BackoffPolicy;
   pullTimeoutMs: number;
@@ -112,7 +114,7 @@ export class PodWorker {
     if (!box) return;
     this.sandboxId = box.id;
     this.sandboxAttempt = box.metadata?.attempt ?? 0;
-    this.sandboxCfg = sandboxConfig(pod, { cgroupParent: this.d.cgroupParent, logRoot: this.d.logRoot, node: this.d.node, attempt: this.sandboxAttempt });
+    this.sandboxCfg = sandboxConfig(pod, { cgroupParent: this.d.cgroupParent, logRoot: this.d.logRoot, node: this.d.node, attempt: this.sandboxAttempt, dns: this.d.dns });
     this.podIP = pod.spec.hostNetwork ? this.d.nodeIP : (await this.d.cri.podSandboxStatus(box.id)).network?.ip || undefined;
     for (const c of await this.d.cri.listContainers({ podSandboxId: box.id })) {
       const name = c.labels[LABEL_CONTAINER_NAME];
@@ -181,7 +183,7 @@ export class PodWorker {
       this.sandboxAttempt++;
     }
     if (this.now() < this.sandboxRetryAt) return;
-    const cfg = sandboxConfig(pod, { cgroupParent: this.d.cgroupParent, logRoot: this.d.logRoot, node: this.d.node, attempt: this.sandboxAttempt });
+    const cfg = sandboxConfig(pod, { cgroupParent: this.d.cgroupParent, logRoot: this.d.logRoot, node: this.d.node, attempt: this.sandboxAttempt, dns: this.d.dns });
     mkdirSync(podLogDirectory(this.d.logRoot, pod), { recursive: true });
     try {
       this.sandboxId = await this.d.cri.runPodSandbox(cfg);

@@ -121,6 +121,17 @@ describe.skipIf(!canRun)('ebbflow up: a 2-node local cluster', () => {
     expect(new Set(pods.items.map((p) => p.spec.nodeName)).size).toBe(2);
   }, 300_000);
 
+  it('resolves Services through cluster DNS from pods (search path, NXDOMAIN for unknown names)', async () => {
+    const resolv = await kubectl(['-n', 'demo', 'exec', 'client', '--', 'cat', '/etc/resolv.conf']);
+    expect(resolv).toContain('nameserver 10.96.0.10');
+    expect(resolv).toContain('search demo.svc.cluster.local svc.cluster.local cluster.local');
+    const ip = (await kubectl(['-n', 'demo', 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    const looked = await kubectl(['-n', 'demo', 'exec', 'client', '--', 'nslookup', 'web.demo.svc.cluster.local']);
+    expect(looked).toContain(`Address: ${ip}`);
+    expect(await kubectl(['-n', 'demo', 'exec', 'client', '--', 'timeout', '5', 'wget', '-q', '-O', '-', 'http://web/'])).toMatch(/hello from web-/);
+    await expect(kubectl(['-n', 'demo', 'exec', 'client', '--', 'nslookup', 'nope.demo.svc.cluster.local'])).rejects.toThrow(/NXDOMAIN|can't find/);
+  }, 60_000);
+
   it('routes pod-to-pod traffic across nodes', async () => {
     const pods = JSON.parse(await kubectl(['-n', 'demo', 'get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { nodeName: string }; status: { podIP: string } }[] };
     const client = JSON.parse(await kubectl(['-n', 'demo', 'get', 'pod', 'client', '-o', 'json'])) as { spec: { nodeName: string } };
