@@ -32,6 +32,8 @@ export async function bootstrap(objects: Objects, registry: Registry): Promise<v
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
       { apiGroups: [''], resources: ['pods/status'], verbs: ['get', 'update', 'patch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
+      // Projected service-account token volumes (TokenRequest for the pod's account).
+      { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
       { apiGroups: ['', 'discovery.k8s.io', 'networking.k8s.io'], resources: ['configmaps', 'secrets', 'services', 'endpoints', 'endpointslices', 'namespaces', 'networkpolicies', 'persistentvolumeclaims', 'persistentvolumes', 'serviceaccounts'], verbs: ['get', 'list', 'watch'] },
     ],

@@ -101,7 +101,7 @@ export async function runServer(argv: string[]): Promise<void> {
   // Controllers and the scheduler run in the same process, behind leader
   // election so several servers on one etcd keep a single active set.
   const manager = controllers
-    ? await startControllerManager({ kubeconfig: handle.kubeconfigPath, logger, settings: { serviceCIDR: config.serviceCIDR, clusterCIDR } })
+    ? await startControllerManager({ kubeconfig: handle.kubeconfigPath, logger, settings: { serviceCIDR: config.serviceCIDR, clusterCIDR, rootCA: readFileSync(join(config.dataDir, 'pki', 'ca.crt'), 'utf8') } })
     : undefined;
   const dnsClient = dnsFlags ? connect(handle.kubeconfigPath) : undefined;
   const dns = dnsFlags ? await startClusterDns({ client: dnsClient!, address: dnsFlags.address, port: dnsFlags.port, serviceIP: dnsFlags.serviceIP, domain: dnsFlags.domain, logger }) : undefined;

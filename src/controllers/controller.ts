@@ -23,6 +23,8 @@ export interface ControllerContext {
 
 /** Cluster-wide knobs some controllers read; defaults as kube's. */
 export interface ControllerSettings {
+  /** PEM of the cluster CA, published as ConfigMap kube-root-ca.crt in every namespace. */
+  rootCA?: string;
   /** Service ClusterIP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
   /** NodePort range (default 30000-32767). */

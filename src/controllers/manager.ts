@@ -23,13 +23,14 @@ import * as nodeIpam from './node-ipam.js';
 import * as nodeLifecycle from './node-lifecycle.js';
 import * as replicaset from './replicaset.js';
 import * as serviceIp from './service-ip.js';
+import * as serviceAccount from './serviceaccount.js';
 import * as statefulset from './statefulset.js';
 import * as schedulerBinding from './scheduler-binding.js';
 import type { SchedulerOptions } from './scheduler-binding.js';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle' | 'daemonset' | 'statefulset';
+export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle' | 'daemonset' | 'statefulset' | 'serviceaccount' | 'root-ca-cert-publisher';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'daemonset', 'statefulset', 'job', 'cronjob', 'endpointslice'];
+export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'daemonset', 'statefulset', 'job', 'cronjob', 'endpointslice', 'serviceaccount', 'root-ca-cert-publisher'];
 
 export interface ControllerManagerConfig {
   /** Path of a kubeconfig, or connection settings, or a ready client. */
@@ -72,6 +73,8 @@ const STARTERS: Record<ControllerName, Starter> = {
   'garbage-collector': gc.start,
   endpointslice: endpointslice.start,
   'service-ip': serviceIp.start,
+  serviceaccount: serviceAccount.start,
+  'root-ca-cert-publisher': serviceAccount.startRootCaPublisher,
   namespace: namespace.start,
   'node-ipam': nodeIpam.start,
   job: job.start,

@@ -13,18 +13,37 @@ let s: TestServer;
 let client: Client;
 let kubelet: SimKubelet;
 let cm: ControllerManagerHandle;
+const ROOT_CA = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
 
 beforeAll(async () => {
   s = await startTestServer();
   client = connect(s.kubeconfig);
   kubelet = await startSimKubelet({ client, nodes: ['n1'], exit: (p) => (p.metadata.labels?.outcome === 'fail' ? 'Failed' : p.metadata.labels?.outcome === 'ok' ? 'Succeeded' : undefined) });
-  cm = await startControllerManager({ kubeconfig: s.kubeconfig, leaderElection: false, settings: { jobBackoffBaseMs: 20, jobBackoffMaxMs: 200 } });
+  cm = await startControllerManager({ kubeconfig: s.kubeconfig, leaderElection: false, settings: { jobBackoffBaseMs: 20, jobBackoffMaxMs: 200, rootCA: ROOT_CA } });
 });
 afterAll(async () => {
   await cm?.stop();
   await kubelet?.stop();
   client?.close();
   await s?.close();
+});
+
+describe('serviceaccount and root-ca-cert-publisher controllers', () => {
+  it('give every namespace a default ServiceAccount and kube-root-ca.crt, and restore them', async () => {
+    await client.create(resources.namespaces, undefined, { metadata: { name: 'fresh' } });
+    await waitFor('default SA', async () => !!(await client.get(resources.serviceaccounts, 'fresh', 'default').catch(() => undefined)));
+    const cmOf = () => client.get<{ metadata: { name: string }; data?: Record<string, string> }>(resources.configmaps, 'fresh', 'kube-root-ca.crt').catch(() => undefined);
+    await waitFor('kube-root-ca.crt', async () => (await cmOf())?.data?.['ca.crt'] === ROOT_CA);
+    // Deleted or edited, both come back as they were.
+    await client.delete(resources.serviceaccounts, 'fresh', 'default');
+    await client.patch(resources.configmaps, 'fresh', 'kube-root-ca.crt', { data: { 'ca.crt': 'tampered' } }, 'merge');
+    await waitFor('default SA recreated', async () => !!(await client.get(resources.serviceaccounts, 'fresh', 'default').catch(() => undefined)));
+    await waitFor('CA restored', async () => (await cmOf())?.data?.['ca.crt'] === ROOT_CA);
+    await client.delete(resources.configmaps, 'fresh', 'kube-root-ca.crt');
+    await waitFor('CA recreated', async () => (await cmOf())?.data?.['ca.crt'] === ROOT_CA);
+    // Existing namespaces got theirs too.
+    await waitFor('default namespace SA', async () => !!(await client.get(resources.serviceaccounts, 'default', 'default').catch(() => undefined)));
+  });
 });
 
 describe('namespace controller', () => {
