@@ -109,8 +109,13 @@ export class PodWorker {
   /** Finds a sandbox and containers a previous kubelet run made for this pod (uid label). */
   private async adopt(pod: Pod): Promise<void> {
     this.adopted = true;
-    const boxes = (await this.d.cri.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid }, state: { state: 'SANDBOX_READY' } })).sort((a, b) => b.createdAt - a.createdAt);
+    // A pod in a terminal phase stays finished across a kubelet restart (its
+    // sandbox was stopped when it finished): adopt that stopped sandbox and
+    // its exited containers instead of starting the pod again.
+    const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+    const boxes = (await this.d.cri.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid }, ...(finished ? {} : { state: { state: 'SANDBOX_READY' } }) })).sort((a, b) => b.createdAt - a.createdAt);
     const box = boxes[0];
+    if (finished) this.terminated = true;
     if (!box) return;
     this.sandboxId = box.id;
     this.sandboxAttempt = box.metadata?.attempt ?? 0;
