@@ -1,16 +1,16 @@
 // The kubelet's HTTPS API for the API server: /healthz, the standard
 // GET /containerLogs/<ns>/<pod>/<container> (follow, previous, timestamps,
-// tailLines, limitBytes, sinceSeconds, sinceTime) and non-interactive
-// /exec over WebSocket (exec.ts). Clients must present a
+// tailLines, limitBytes, sinceSeconds, sinceTime) and the streaming
+// upgrades /exec, /attach and /portForward (streaming.ts). Clients must present a
 // certificate signed by the cluster CA (the API server's kubelet-client).
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pod } from '../api/core.js';
 import type { CriClient } from './cri/client.js';
-import { serveExec } from './exec.js';
 import { containerLogFile, parseCriLog, podLogDir, readFrom, renderLog, type LogOptions } from './logs.js';
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from './pod-spec.js';
+import { serveStreaming } from './streaming.js';
 
 export interface KubeletServerConfig {
   host: string;
@@ -102,14 +102,8 @@ export async function startKubeletServer(config: KubeletServerConfig, d: Deps): 
       else res.end();
     });
   });
-  server.on('upgrade', (req: IncomingMessage, socket) => {
-    void serveExec(req, socket, async (ns, name, container, cmd) => {
-      const pod = d.findPod(ns, name);
-      if (!pod) throw new Error(`pod ${ns}/${name} not found on this node`);
-      const [c] = await d.cri.listContainers({ labelSelector: { [LABEL_POD_UID]: pod.metadata.uid!, [LABEL_CONTAINER_NAME]: container }, state: { state: 'CONTAINER_RUNNING' } });
-      if (!c) throw new Error(`container ${container} of pod ${ns}/${name} is not running`);
-      return d.cri.execSync(c.id, cmd, 60);
-    }).catch(() => socket.destroy());
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    serveStreaming(req, socket, head, d).catch(() => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

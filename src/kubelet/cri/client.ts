@@ -14,6 +14,8 @@ export interface CriClientOptions {
 }
 
 export interface CriClient {
+  /** The runtime's socket path (finds the runtime process, e.g. its network namespace). */
+  readonly address: string;
   version(): Promise<T.VersionResponse>;
   status(): Promise<T.RuntimeStatus>;
   runPodSandbox(config: T.PodSandboxConfig, timeoutMs?: number): Promise<string>;
@@ -29,6 +31,12 @@ export interface CriClient {
   listContainers(filter?: T.ContainerFilter): Promise<T.Container[]>;
   containerStatus(id: string): Promise<T.ContainerStatus>;
   execSync(id: string, cmd: string[], timeoutSeconds: number): Promise<T.ExecSyncResponse>;
+  /** The runtime's streaming-server URL for an exec session (CRI Exec). */
+  exec(id: string, cmd: string[], flags: T.StreamFlags): Promise<string>;
+  /** The streaming-server URL for attaching to the container's main process (CRI Attach). */
+  attach(id: string, flags: T.StreamFlags): Promise<string>;
+  /** The streaming-server URL for forwarding ports into a sandbox (CRI PortForward); ports may be empty (SPDY names them per stream). */
+  portForward(podSandboxId: string, ports: number[]): Promise<string>;
   /** The image if present, else undefined. */
   imageStatus(image: string): Promise<T.Image | undefined>;
   pullImage(image: string, sandboxConfig?: T.PodSandboxConfig, timeoutMs?: number): Promise<string>;
@@ -78,6 +86,7 @@ export function createCriClient(opts: CriClientOptions): CriClient {
   const img = <R>(m: string, req: object, t?: number) => call<R>(IMAGES, m, req, t);
 
   return {
+    address: opts.address,
     version: () => rt<T.VersionResponse>('Version', { version: 'v1' }),
     async status() {
       return (await rt<{ status: T.RuntimeStatus }>('Status', {})).status;
@@ -117,6 +126,15 @@ export function createCriClient(opts: CriClientOptions): CriClient {
     },
     async execSync(id, cmd, timeoutSeconds) {
       return rt<T.ExecSyncResponse>('ExecSync', { containerId: id, cmd, timeout: timeoutSeconds }, timeoutSeconds * 1000 + 5000);
+    },
+    async exec(id, cmd, flags) {
+      return (await rt<{ url: string }>('Exec', { containerId: id, cmd, ...flags })).url;
+    },
+    async attach(id, flags) {
+      return (await rt<{ url: string }>('Attach', { containerId: id, ...flags })).url;
+    },
+    async portForward(podSandboxId, ports) {
+      return (await rt<{ url: string }>('PortForward', { podSandboxId, port: ports })).url;
     },
     async imageStatus(image) {
       const r = await img<{ image: T.Image | null }>('ImageStatus', { image: { image } });

@@ -96,6 +96,13 @@ const MESSAGES: Record<string, FieldDef[]> = {
   ContainerStatusResponse: [['status', 1, 'ContainerStatus'], ['info', 2, 'string', 'map']],
   ExecSyncRequest: [['containerId', 1, 'string'], ['cmd', 2, 'string', 'repeated'], ['timeout', 3, 'int64']],
   ExecSyncResponse: [['stdout', 1, 'bytes'], ['stderr', 2, 'bytes'], ['exitCode', 3, 'int32']],
+  // Streaming calls: the runtime answers with a URL on its streaming server that the kubelet proxies the client's upgrade to.
+  ExecRequest: [['containerId', 1, 'string'], ['cmd', 2, 'string', 'repeated'], ['tty', 3, 'bool'], ['stdin', 4, 'bool'], ['stdout', 5, 'bool'], ['stderr', 6, 'bool']],
+  ExecResponse: [['url', 1, 'string']],
+  AttachRequest: [['containerId', 1, 'string'], ['stdin', 2, 'bool'], ['tty', 3, 'bool'], ['stdout', 4, 'bool'], ['stderr', 5, 'bool']],
+  AttachResponse: [['url', 1, 'string']],
+  PortForwardRequest: [['podSandboxId', 1, 'string'], ['port', 2, 'int32', 'repeated']],
+  PortForwardResponse: [['url', 1, 'string']],
   RuntimeCondition: [['type', 1, 'string'], ['status', 2, 'bool'], ['reason', 3, 'string'], ['message', 4, 'string']],
   RuntimeStatus: [['conditions', 1, 'RuntimeCondition', 'repeated']],
   StatusRequest: [['verbose', 1, 'bool']],

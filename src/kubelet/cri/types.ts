@@ -145,6 +145,14 @@ export interface ExecSyncResponse {
   exitCode: number;
 }
 
+/** Which streams an exec or attach session carries (CRI ExecRequest / AttachRequest flags). */
+export interface StreamFlags {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
 export interface Image {
   id: string;
   repoTags: string[];
