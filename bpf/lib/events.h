@@ -15,6 +15,17 @@
 #define EVENT_DROP             3 /* packet or connection refused; reason says why */
 #define EVENT_TRACE_POLICY     4 /* new connection seen by policy; verdict says how */
 
+/* Entries of ebf_events_cfg_v1, one per EVENT_* type. */
+#define EVENT_TYPES_MAX 8
+/* Sampling period of a trace type: 0 or 1 = every event, N = about 1 in N,
+ * EVENT_SAMPLE_OFF = none. EVENT_DROP ignores it: drops (policy denials
+ * included) are always emitted. */
+#define EVENT_SAMPLE_OFF 0xffffffff
+/* A trace event not emitted because its type is sampled or off. Counted
+ * here, next to the knob, so emitted + skipped + lost adds up; an index
+ * free in metrics.h (whose counters stay below 128). */
+#define METRIC_EVENTS_SAMPLED_OUT 64
+
 #define EVENT_DIR_EGRESS  0 /* leaving the pod */
 #define EVENT_DIR_INGRESS 1 /* entering the pod */
 
@@ -48,10 +59,43 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ebf_events_v1 SEC(".maps");
 
-/* event_reserve returns a zeroed record or NULL (counted as lost). */
+// Trace sampling per event type (index EVENT_*), written by the agent; a
+// fresh map is all zeroes, i.e. every event emitted.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, EVENT_TYPES_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ebf_events_cfg_v1 SEC(".maps");
+
+/* event_sampled_out says whether this trace event is to be skipped (and
+ * counts it); drops never are. */
+static __always_inline int event_sampled_out(__u8 type)
+{
+	__u32 key = type;
+	__u32 *period;
+
+	if (type == EVENT_DROP)
+		return 0;
+	period = bpf_map_lookup_elem(&ebf_events_cfg_v1, &key);
+	if (!period || *period <= 1)
+		return 0;
+	if (*period != EVENT_SAMPLE_OFF && bpf_get_prandom_u32() % *period == 0)
+		return 0;
+	metrics_add(METRIC_EVENTS_SAMPLED_OUT, 0);
+	return 1;
+}
+
+/* event_reserve returns a zeroed record, or NULL when the type is sampled
+ * out (counted as skipped) or the ring is full (counted as lost). */
 static __always_inline struct flow_event *event_reserve(__u8 type)
 {
-	struct flow_event *e = bpf_ringbuf_reserve(&ebf_events_v1, sizeof(*e), 0);
+	struct flow_event *e;
+
+	if (event_sampled_out(type))
+		return NULL;
+	e = bpf_ringbuf_reserve(&ebf_events_v1, sizeof(*e), 0);
 
 	if (!e) {
 		metrics_add(METRIC_EVENTS_LOST, 0);

@@ -15,7 +15,7 @@ import { MAP_NAME as REVNAT, reverseNatCodec } from './maps/lb-revnat.js';
 import { MAP_NAME as SERVICES, serviceKeyCodec, serviceValueCodec } from './maps/lb-services.js';
 import { ctEntryCodec, ctTupleCodec, MAP_NAME as CONNTRACK } from './maps/conntrack.js';
 import { metricsValueLayout, MAP_NAME as METRICS } from './maps/metrics.js';
-import { flowEventLayout, MAP_NAME as EVENTS } from './maps/events.js';
+import { CONFIG_MAP_NAME as EVENTS_CONFIG, flowEventLayout, MAP_NAME as EVENTS } from './maps/events.js';
 import {
   CONFIG_MAP_NAME as NP_CONFIG, NAT_MAP_NAME as NP_NAT, nodePortConfigCodec, nodePortEntryCodec,
   type NodePortEntry, type NodePortMapConfig,
@@ -96,6 +96,8 @@ export interface Dataplane {
   readonly nodePortConfig: TypedMap<number, NodePortMapConfig>;
   readonly metrics: BpfMap;
   readonly events: BpfMap;
+  /** Trace sampling period per event type (maps/events.ts encodeSamplePeriod). */
+  readonly eventsConfig: TypedMap<number, number>;
   /** The fd of a loaded program by name (for BPF_PROG_TEST_RUN and attach). */
   programFd(name: string): number;
   /** Attaches ebf_from_pod / ebf_to_pod on a pod's host-side veth. */
@@ -199,6 +201,7 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
   const nodePortConfig = new TypedMap(NP_CONFIG, host.map(NP_CONFIG), u32Codec, nodePortConfigCodec);
   const metrics = lxc.map(METRICS);
   const events = lxc.map(EVENTS);
+  const eventsConfig = new TypedMap(EVENTS_CONFIG, lxc.map(EVENTS_CONFIG), u32Codec, u32Codec);
   const fromNetdev = host.programFd('ebf_from_netdev');
   const toNetdev = host.programFd('ebf_to_netdev');
   const linkRoot = join(pinDir, 'links');
@@ -218,6 +221,7 @@ function makeDataplane(node: string, pinDir: string, sock: BpfObject, lxc: BpfOb
     nodePortConfig,
     metrics,
     events,
+    eventsConfig,
     programFd(name) {
       for (const o of [lxc, host]) if (o.programs().some((p) => p.name === name)) return o.programFd(name);
       return sock.programFd(name);

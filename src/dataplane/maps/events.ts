@@ -62,3 +62,24 @@ export function decodeFlowEvent(b: Buffer): RawFlowEvent {
     dstIdentity: b.readUInt32LE(60),
   };
 }
+
+// ebf_events_cfg_v1: u32 sampling period per event type (bpf/lib/events.h).
+export const CONFIG_MAP_NAME = 'ebf_events_cfg_v1';
+/** EVENT_SAMPLE_OFF: the type emits nothing. */
+export const EVENT_SAMPLE_OFF = 0xffffffff;
+/** METRIC_EVENTS_SAMPLED_OUT of events.h: trace events skipped by sampling (metrics map index). */
+export const METRIC_EVENTS_SAMPLED_OUT = 64;
+/** Trace types the knob applies to; drops are always emitted. */
+export const SAMPLED_EVENT_TYPES = [EVENT_TYPE.sockTranslate, EVENT_TYPE.tcTranslate, EVENT_TYPE.policy] as const;
+
+/** A sampling setting as the agent's flag says it (0 = off, 1 = every event, N = 1 in N) -> map value. */
+export function encodeSamplePeriod(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n >= EVENT_SAMPLE_OFF) throw new RangeError(`sampling ${n} must be an integer 0 (off), 1 (all) or N (1 in N)`);
+  return n === 0 ? EVENT_SAMPLE_OFF : n;
+}
+
+/** Map value -> setting (0 = off, 1 = every event, N = 1 in N); a fresh map's 0 is "every event". */
+export function decodeSamplePeriod(v: number): number {
+  if (v === EVENT_SAMPLE_OFF) return 0;
+  return v <= 1 ? 1 : v;
+}
