@@ -20,7 +20,13 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
   ~RingBuffer() override;
 
  private:
-  using Batch = std::vector<std::vector<uint8_t>>;
+  // Records back to back in one allocation (no malloc per record).
+  struct Batch {
+    std::vector<uint8_t> bytes;
+    std::vector<uint32_t> sizes;
+    size_t size() const { return sizes.size(); }
+    bool empty() const { return sizes.empty(); }
+  };
 
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -35,6 +41,7 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
   ring_buffer* rb_ = nullptr;
   int fd_ = -1;
   size_t maxBatch_ = 4096;
+  int64_t windowUs_ = 10000;  // wait after a wake-up before draining
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
