@@ -3,7 +3,7 @@
 // and drop reason, and looks up endpoints and the service in the directories.
 import { DROP_REASONS } from '../../dataplane/maps/metrics.js';
 import { EVENT_TYPE, POLICY_VERDICT, type RawFlowEvent } from '../../dataplane/maps/events.js';
-import type { EndpointDirectory, ServiceDirectory } from './directory.js';
+import type { EndpointDirectory, EndpointRecord, ServiceDirectory, ServiceRecord } from './directory.js';
 import type { Flow, FlowEndpoint, PolicyVerdict } from './types.js';
 
 /** A flow before the ring gives it a sequence number. */
@@ -68,8 +68,7 @@ function labelList(labels: Record<string, string>): string[] {
   return l;
 }
 
-function endpoint(dir: EndpointDirectory, ip: string, identity: number): FlowEndpoint | undefined {
-  const rec = ip && ip !== '0.0.0.0' ? dir.byIp(ip) : undefined;
+function endpoint(rec: EndpointRecord | undefined, identity: number): FlowEndpoint | undefined {
   if (!rec) return undefined;
   return {
     namespace: rec.namespace,
@@ -79,8 +78,29 @@ function endpoint(dir: EndpointDirectory, ip: string, identity: number): FlowEnd
   };
 }
 
+/** What the directories said about an event's two sides and its service (looked up when the event arrived). */
+export interface EventRefs {
+  source?: EndpointRecord;
+  destination?: EndpointRecord;
+  service?: ServiceRecord;
+}
+
+/** The address a flow names as its destination: the backend, or the VIP when the kernel did not translate. */
+const destinationOf = (e: Pick<RawFlowEvent, 'daddr' | 'origDaddr'>) => (e.daddr === '0.0.0.0' ? e.origDaddr : e.daddr);
+
+/** Looks an event's endpoints and service up in the directories. */
+export function lookupRefs(e: RawFlowEvent, ctx: Pick<EnrichContext, 'endpoints' | 'services'>): EventRefs {
+  const byIp = (ip: string) => (ip && ip !== '0.0.0.0' ? ctx.endpoints.byIp(ip) : undefined);
+  return { source: byIp(e.saddr), destination: byIp(destinationOf(e)), service: e.revNatId ? ctx.services.byId(e.revNatId) : undefined };
+}
+
 /** Classifies and enriches one event; undefined for an event type this agent does not know. */
 export function enrichEvent(e: RawFlowEvent, ctx: EnrichContext): UnsequencedFlow | undefined {
+  return buildFlow(e, ctx, lookupRefs(e, ctx));
+}
+
+/** The flow of an event whose directory lookups were done already (`refs`); undefined for an unknown type. */
+export function buildFlow(e: RawFlowEvent, ctx: Pick<EnrichContext, 'node' | 'clockOffsetNs'>, refs: EventRefs): UnsequencedFlow | undefined {
   const wallNs = e.tsNs + ctx.clockOffsetNs;
   const sourceIp = e.saddr === '0.0.0.0' ? '' : e.saddr;
   const proto = protocolName(e.proto);
@@ -95,7 +115,7 @@ export function enrichEvent(e: RawFlowEvent, ctx: EnrichContext): UnsequencedFlo
     protocol: proto,
     sourceIp,
     sourcePort: e.sport,
-    destinationIp: e.daddr === '0.0.0.0' ? e.origDaddr : e.daddr,
+    destinationIp: destinationOf(e),
     destinationPort: e.daddr === '0.0.0.0' ? e.origDport : e.dport,
     sourceIdentity: e.srcIdentity,
     destinationIdentity: e.dstIdentity,
@@ -104,14 +124,11 @@ export function enrichEvent(e: RawFlowEvent, ctx: EnrichContext): UnsequencedFlo
     cookie: e.cookie.toString(),
   };
   if (e.proto === 6 && e.ifindex !== 0) base.tcpFlags = tcpFlagNames(e.tcpFlags);
-  const src = endpoint(ctx.endpoints, base.sourceIp, e.srcIdentity);
-  const dst = endpoint(ctx.endpoints, base.destinationIp, e.dstIdentity);
+  const src = endpoint(refs.source, e.srcIdentity);
+  const dst = endpoint(refs.destination, e.dstIdentity);
   if (src) base.source = src;
   if (dst) base.destination = dst;
-  if (e.revNatId) {
-    const svc = ctx.services.byId(e.revNatId);
-    if (svc) base.service = { namespace: svc.namespace, name: svc.name };
-  }
+  if (e.revNatId && refs.service) base.service = { namespace: refs.service.namespace, name: refs.service.name };
   const policy = { verdict: POLICY_NAMES[e.verdict] ?? 'none', direction: e.dir } as const;
   switch (e.type) {
     case EVENT_TYPE.sockTranslate:

@@ -15,6 +15,7 @@ export { startFlowObserver, type FlowObserver, type FlowObserverConfig, type Obs
 export { startFlowServer, DEFAULT_FLOW_SERVER_ADDRESS, type FlowServerConfig, type FlowServerHandle } from './server.js';
 export { startFlowMetrics, createFlowRegistry, DEFAULT_METRICS_ADDRESS, type FlowMetricsConfig, type FlowMetricsHandle } from './metrics.js';
 export { connectObserver, type ObserverClient } from './client.js';
+export { applyTraceSampling, parseTraceSampling, readTraceSampling, TraceSamplingError, type TraceSampling } from './sampling.js';
 
 export interface FlowsConfig extends FlowObserverConfig {
   /** gRPC listen address (default 127.0.0.1:4245); null: no gRPC server. */

@@ -4,14 +4,15 @@
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
 import type { Logger } from '../../log/logger.js';
-import { DROP_REASONS } from '../../dataplane/maps/metrics.js';
 import type { FlowObserver } from './observer.js';
+import { tallyFlows, type FlowTally } from './tally.js';
 import { LOST_STAGES, type Flow } from './types.js';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9964';
 
 export interface FlowMetricsConfig {
-  observer: Pick<FlowObserver, 'onFlows' | 'lost' | 'kernelCounters' | 'services'>;
+  /** onTally counts batches without building flows; an observer with onFlows only is counted from its flows. */
+  observer: Pick<FlowObserver, 'onFlows' | 'lost' | 'kernelCounters' | 'services'> & Partial<Pick<FlowObserver, 'onTally'>>;
   /** host:port of the HTTP listener; default 127.0.0.1:9964 (port 0 picks one). */
   address?: string;
   /** Services and backends for the gauges; default the observer's service directory counts. */
@@ -30,11 +31,6 @@ export interface FlowMetricsHandle {
   readonly registry: client.Registry;
   stop(): Promise<void>;
 }
-
-const PROTOCOLS = new Set(['TCP', 'UDP', 'ICMP', 'SCTP']);
-const REASONS = new Set(Object.values(DROP_REASONS));
-const protoLabel = (p: string) => (PROTOCOLS.has(p) ? p : 'other');
-const reasonLabel = (r: string | undefined) => (r && REASONS.has(r) ? r : 'unknown');
 
 /** A counter mirroring an absolute value read elsewhere (a kernel or addon counter). */
 function mirror(c: client.Counter<string>, labels: Record<string, string>, last: Map<string, number>, value: number): void {
@@ -143,16 +139,13 @@ export function createFlowRegistry(config: FlowMetricsConfig): { registry: clien
     });
   }
 
-  const onFlows = (batch: readonly Flow[]) => {
-    for (const f of batch) {
-      flows.inc({ type: f.type, verdict: f.verdict, protocol: protoLabel(f.protocol) });
-      if (f.type === 'drop') drops.inc({ reason: reasonLabel(f.dropReason), direction: f.direction });
-      if (f.policy && (f.policy.verdict === 'allowed' || f.policy.verdict === 'denied')) {
-        verdicts.inc({ direction: f.policy.direction, verdict: f.policy.verdict });
-      }
-    }
+  // One inc per label set and batch (prom-client hashes the labels on every inc).
+  const count = (t: FlowTally) => {
+    for (const x of t.flows) flows.inc(x.labels, x.count);
+    for (const x of t.drops) drops.inc(x.labels, x.count);
+    for (const x of t.verdicts) verdicts.inc(x.labels, x.count);
   };
-  const detach = observer.onFlows(onFlows);
+  const detach = observer.onTally ? observer.onTally(count) : observer.onFlows((batch: readonly Flow[]) => count(tallyFlows(batch)));
   return { registry, detach };
 }
 

@@ -3,6 +3,7 @@
 // (an async generator), so back-pressure costs no memory: if the ring laps
 // it, it yields one "lost" notice with the number of flows it missed.
 import { compileFilters, type FlowFilter, type FlowPredicate } from './filter.js';
+import { compilePrefilter } from './prefilter.js';
 import type { FlowRing } from './ring.js';
 import type { Flow } from './types.js';
 
@@ -50,6 +51,8 @@ export async function* streamFlows(ring: FlowRing, q: FlowQuery, signal?: AbortS
     }
   }
   if (!q.follow) return;
+  // Flows of a class the filter rejects are skipped without being built.
+  const could = compilePrefilter(q.include);
   let cursor = start;
   while (!signal?.aborted) {
     if (cursor < ring.oldestSeq) {
@@ -61,6 +64,10 @@ export async function* streamFlows(ring: FlowRing, q: FlowQuery, signal?: AbortS
     }
     if (cursor >= ring.nextSeq) {
       await ring.waitForPush(signal);
+      continue;
+    }
+    if (could && q.untilNs === undefined && !could(ring, cursor)) {
+      cursor++;
       continue;
     }
     const f = ring.at(cursor++)!;

@@ -2,10 +2,26 @@
 // with a monotonically increasing sequence (1, 2, ...) and overwrites the
 // oldest. Readers hold sequence cursors, so a slow reader costs no memory:
 // it finds its next flow overwritten and reports how many it lost.
+// Kernel events can be stored as raw records (pushRecords): their bytes are
+// copied into one preallocated buffer and the Flow object is built on the
+// first read, so events nobody reads cost no objects (and no GC).
 import type { UnsequencedFlow } from './enrich.js';
 import type { Flow } from './types.js';
 
 export const DEFAULT_RING_CAPACITY = 16384;
+
+/** How raw records become flows: the record size and the builder run on first read. */
+export interface RecordDecoder<I> {
+  readonly size: number;
+  /** Builds the flow from the record's bytes and what was noted when it arrived. */
+  build(bytes: Buffer, info: I): UnsequencedFlow;
+}
+
+interface RecordStore<I> {
+  decoder: RecordDecoder<I>;
+  bytes: Buffer;
+  info: (I | undefined)[];
+}
 
 export class FlowRing {
   readonly capacity: number;
@@ -13,6 +29,7 @@ export class FlowRing {
   #next = 1;
   #followerLost = 0;
   readonly #waiters = new Set<() => void>();
+  #records?: RecordStore<unknown>;
 
   constructor(capacity = DEFAULT_RING_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`ring capacity ${capacity} must be a positive integer`);
@@ -48,6 +65,7 @@ export class FlowRing {
       const flow = f as Flow;
       flow.seq = this.#next;
       this.#slots[this.#next % this.capacity] = flow;
+      if (this.#records) this.#records.info[this.#next % this.capacity] = undefined;
       this.#next++;
       out.push(flow);
     }
@@ -55,10 +73,48 @@ export class FlowRing {
     return out;
   }
 
+  /** Appends raw records (copied; `info[i]` goes with `records[i]`), built into flows when first read; wakes readers once. */
+  pushRecords<I>(decoder: RecordDecoder<I>, records: readonly Buffer[], info: readonly I[]): void {
+    if (records.length === 0) return;
+    let store = this.#records;
+    if (!store || store.decoder !== decoder) {
+      store = { decoder, bytes: Buffer.alloc(this.capacity * decoder.size), info: new Array(this.capacity).fill(undefined) };
+      this.#records = store;
+    }
+    const size = decoder.size;
+    for (let i = 0; i < records.length; i++) {
+      const slot = this.#next % this.capacity;
+      records[i].copy(store.bytes, slot * size, 0, size);
+      store.info[slot] = info[i];
+      this.#slots[slot] = undefined;
+      this.#next++;
+    }
+    this.#wake();
+  }
+
+  /** The raw record of a held flow not built yet (its bytes start at `offset`), else undefined. */
+  recordAt(seq: number): { bytes: Buffer; offset: number } | undefined {
+    if (seq < this.oldestSeq || seq >= this.#next) return undefined;
+    const slot = seq % this.capacity;
+    const store = this.#records;
+    if (this.#slots[slot] || !store) return undefined;
+    return { bytes: store.bytes, offset: slot * store.decoder.size };
+  }
+
   /** The flow with this sequence number, if still held. */
   at(seq: number): Flow | undefined {
     if (seq < this.oldestSeq || seq >= this.#next) return undefined;
-    return this.#slots[seq % this.capacity];
+    const slot = seq % this.capacity;
+    const f = this.#slots[slot];
+    if (f) return f;
+    const store = this.#records;
+    if (!store) return undefined;
+    const size = store.decoder.size;
+    const flow = store.decoder.build(store.bytes.subarray(slot * size, slot * size + size), store.info[slot]) as Flow;
+    flow.seq = seq;
+    this.#slots[slot] = flow;
+    store.info[slot] = undefined;
+    return flow;
   }
 
   /** Records flows a follower missed (counted as lost at the "follower" stage). */
