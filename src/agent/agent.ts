@@ -22,6 +22,7 @@ import { cniDataplaneHooks } from './cni-endpoints.js';
 import { startCniServer, type CniServerHandle } from './cni-server.js';
 import { podDirectory, serviceDirectory } from './directories.js';
 import { startFlows, type FlowsHandle } from './flows/index.js';
+import type { TraceSampling } from './flows/sampling.js';
 import { startPolicyWatch, type PolicyWatchHandle } from './policy-watch.js';
 import { PolicySync, type LocalEndpoint } from './policy-sync.js';
 import { startServiceSync, type ServiceSyncHandle } from './service-sync.js';
@@ -47,6 +48,8 @@ export interface AgentConfig {
   cniConfDir?: string;
   flowsAddress?: string | null;
   metricsAddress?: string | null;
+  /** Trace event sampling per type (0 = off, 1 = every event, N = 1 in N); unset: every event. Drops are always emitted. */
+  flowTraceSampling?: TraceSampling;
   mapSizes?: MapSizes;
   /** Install a route to every other node's pod CIDR via its InternalIP (native routing). */
   nodeRoutes?: boolean;
@@ -130,6 +133,8 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
       services: serviceDirectory(serviceTable),
       grpcAddress: config.flowsAddress === undefined ? undefined : config.flowsAddress,
       metricsAddress: config.metricsAddress === undefined ? undefined : config.metricsAddress,
+      // Always written, so a restart without the flag turns full visibility back on.
+      traceSampling: config.flowTraceSampling ?? {},
       metrics: { conntrackEntries: () => dataplane.conntrack.handle.dump().count },
       logger: config.logger,
     });

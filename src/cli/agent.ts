@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../agent/agent.js';
+import { parseTraceSampling } from '../agent/flows/sampling.js';
 import { startNodeRuntime, type NodeRuntimeHandle } from '../kubelet/node.js';
 import { createLogger } from '../log/logger.js';
 import { untilStopSignal } from './signals.js';
@@ -14,6 +15,7 @@ const USAGE = `usage: ebbflow agent --node NAME --kubeconfig FILE --pod-cidr CID
   [--state-dir DIR] [--pin-root DIR] [--cni-socket PATH] [--host-netns PATH]
   [--pod-cgroup CGROUP_V2_DIR] [--cni-bin-dir DIR --cni-conf-dir DIR]
   [--flows-address HOST:PORT] [--metrics-address HOST:PORT] [--log-level LEVEL]
+  [--flow-trace-sample N | socket=N,tc=N,policy=N]   trace events: 1 every one (default), N 1 in N, 0 off; drops always
   [--auto-node-routes]   route every other node's pod CIDR via its InternalIP (edits this namespace's routing table)
   [--cluster-dns IP[,IP]] [--cluster-domain DOMAIN]   resolv.conf of ClusterFirst pods (default: the node's resolver)
   [--images FILE,FILE]   OCI archives to import into containerd (default: build our pause and busybox images)
@@ -33,6 +35,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       'log-level': { type: 'string' }, 'auto-node-routes': { type: 'boolean' }, images: { type: 'string' }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       kubelet: { type: 'boolean' }, 'run-dir': { type: 'string' }, 'node-ip': { type: 'string' },
       'nodeport-device': { type: 'string' },
+      'flow-trace-sample': { type: 'string' },
       'kubelet-cert': { type: 'string' }, 'kubelet-key': { type: 'string' }, 'kubelet-client-ca': { type: 'string' },
     },
     strict: true,
@@ -59,6 +62,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     cniBinDir, cniConfDir, flowsAddress: v['flows-address'], metricsAddress: v['metrics-address'], logger,
     nodePort: v['nodeport-device'] ? { device: v['nodeport-device'], nodeIP: v['node-ip']! } : undefined,
     nodeRoutes: v['auto-node-routes'] === true,
+    flowTraceSampling: v['flow-trace-sample'] === undefined ? undefined : parseTraceSampling(v['flow-trace-sample']),
   });
   let node: NodeRuntimeHandle | undefined;
   if (v.kubelet) {
