@@ -129,7 +129,10 @@ describe.skipIf(!canRun)('ebbflow up: a 2-node local cluster', () => {
     const looked = await kubectl(['-n', 'demo', 'exec', 'client', '--', 'nslookup', 'web.demo.svc.cluster.local']);
     expect(looked).toContain(`Address: ${ip}`);
     expect(await kubectl(['-n', 'demo', 'exec', 'client', '--', 'timeout', '5', 'wget', '-q', '-O', '-', 'http://web/'])).toMatch(/hello from web-/);
-    await expect(kubectl(['-n', 'demo', 'exec', 'client', '--', 'nslookup', 'nope.demo.svc.cluster.local'])).rejects.toThrow(/NXDOMAIN|can't find/);
+    // nslookup exits 1 for a name that does not exist; its output says why.
+    const missing = await kubectl(['-n', 'demo', 'exec', 'client', '--', 'sh', '-c', 'nslookup nope.demo.svc.cluster.local; echo "exit $?"']);
+    expect(missing).toMatch(/NXDOMAIN/);
+    expect(missing).toMatch(/exit 1/);
   }, 60_000);
 
   it('routes pod-to-pod traffic across nodes', async () => {
@@ -226,7 +229,37 @@ spec:
     image: localhost/ebbflow/busybox:1
     command: ["sh", "-c", "sleep 2; end=$(( $(date +%s) + 45 )); i=0; while [ $(date +%s) -lt $end ] && [ $i -lt 3000 ]; do if timeout 3 wget -q -O /dev/null http://${ip}/; then echo ok; else echo FAIL; fi; i=$((i+1)); sleep 0.05; done; echo DONE"]
 `);
-    await kubectl(['-n', 'demo', 'wait', '--for=condition=Ready', 'pod/looper', '--timeout=120s']);
+    // And one long-lived TCP connection through a Service: 450 lines, one per
+    // 100 ms, to a sink that logs them; it must survive every restart.
+    await kubectl(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: sink, namespace: demo, labels: {app: sink}}
+spec:
+  restartPolicy: Never
+  containers:
+  # No TCP readiness probe: nc -l serves exactly one connection, the probe's would end it;
+  # its stdin must stay open (busybox nc ends the connection at stdin EOF).
+  - {name: nc, image: localhost/ebbflow/busybox:1, command: ["sh", "-c", "sleep 100000 | nc -l -p 9000"], ports: [{containerPort: 9000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sink, namespace: demo}
+spec:
+  selector: {app: sink}
+  ports: [{port: 9000, targetPort: 9000}]
+`);
+    await kubectl(['-n', 'demo', 'wait', '--for=condition=Ready', 'pod/sink', '--timeout=120s']);
+    await kubectl(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: stream, namespace: demo, labels: {role: client}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: nc
+    image: localhost/ebbflow/busybox:1
+    command: ["sh", "-c", "sleep 2; i=0; (while [ $i -lt 450 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done) | nc sink 9000; echo EXIT $?"]
+`);
+    await kubectl(['-n', 'demo', 'wait', '--for=condition=Ready', 'pod/looper', 'pod/stream', '--timeout=120s']);
     await new Promise((r) => setTimeout(r, 6000));
 
     const before = state().pids;
@@ -254,6 +287,11 @@ spec:
     const failed = log.split('\n').filter((l) => l === 'FAIL').length;
     expect(ok).toBeGreaterThan(100);
     expect(failed).toBe(0);
+    // The long-lived connection carried every line, in order, and ended cleanly.
+    await waitFor('the stream to finish', async () => (await kubectl(['-n', 'demo', 'logs', 'stream'])).includes('EXIT'), 120_000, 1000);
+    expect((await kubectl(['-n', 'demo', 'logs', 'stream'])).trim()).toBe('EXIT 0');
+    const ticks = (await kubectl(['-n', 'demo', 'logs', 'sink'])).trim().split('\n');
+    expect(ticks).toEqual(Array.from({ length: 450 }, (_, i) => `tick ${i}`));
     // The new replica answers through the ClusterIP too.
     const names = new Set<string>();
     for (let i = 0; i < 16 && names.size < 4; i++) {
