@@ -67,6 +67,7 @@ export interface Container {
   terminationMessagePolicy?: string;
   securityContext?: Record<string, unknown>;
   stdin?: boolean;
+  stdinOnce?: boolean;
   tty?: boolean;
 }
 

@@ -1,8 +1,8 @@
 // kubectl exec, non-interactive: the kubelet's /exec/<ns>/<pod>/<container>
 // WebSocket upgrade (channel.k8s.io v5/v4 framing: one byte of channel,
 // 1 stdout, 2 stderr, 3 status) answered by one CRI ExecSync. Interactive
-// sessions (stdin, tty) need the runtime's streaming server, which lives in
-// the node namespace out of our reach, so they are refused with a Status.
+// sessions (stdin, tty), attach and port-forward go to the runtime's
+// streaming server instead (src/kubelet/streaming.ts).
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -159,6 +159,7 @@ export function containerConfig(pod: Pod, c: Container, opts: { attempt: number;
     mounts: opts.mounts ?? [],
     logPath: `${c.name}/${opts.attempt}.log`,
     stdin: c.stdin === true,
+    stdinOnce: c.stdinOnce === true,
     tty: c.tty === true,
     labels: { [LABEL_POD_NAME]: pod.metadata.name!, [LABEL_POD_NAMESPACE]: pod.metadata.namespace ?? 'default', [LABEL_POD_UID]: pod.metadata.uid!, [LABEL_CONTAINER_NAME]: c.name, [LABEL_MANAGED_BY]: opts.node },
     annotations: { 'io.kubernetes.container.restartCount': String(opts.attempt) },

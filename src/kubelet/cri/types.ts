@@ -96,6 +96,8 @@ export interface ContainerConfig {
   annotations?: Record<string, string>;
   logPath?: string;
   stdin?: boolean;
+  /** Close stdin after the first attach session ends (Container.stdinOnce). */
+  stdinOnce?: boolean;
   tty?: boolean;
   linux?: {
     resources?: { cpuPeriod?: number; cpuQuota?: number; cpuShares?: number; memoryLimitInBytes?: number; oomScoreAdj?: number };
