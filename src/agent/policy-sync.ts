@@ -1,7 +1,11 @@
 // Compiles the cluster's NetworkPolicies for this node's endpoints and
 // converges the dataplane's endpoint, policy and ipcache maps to the result.
+// Compilation is incremental (src/policy/incremental.ts): a change costs
+// what it affects, and only endpoints whose policy or registration changed
+// and ipcache prefixes whose identity changed are written.
 import type { AllowRule, EndpointTable } from '../dataplane/endpoint-table.js';
-import { compilePolicies, type EndpointPolicy, type PolicyEntry } from '../policy/compiler.js';
+import type { EndpointPolicy, PolicyEntry } from '../policy/compiler.js';
+import { IncrementalCompiler } from '../policy/incremental.js';
 import { HeldIdentities, IDENTITY_HOST } from '../policy/identity.js';
 import { expandPortRange } from '../policy/ports.js';
 import { ClusterIdentities } from './identities.js';
@@ -34,8 +38,22 @@ export function entryRules(e: PolicyEntry): AllowRule[] {
   return expandPortRange(e.portStart, e.portEnd).map((b) => ({ ...base, proto: e.proto, port: b.port, portPrefixBits: b.prefixLen }));
 }
 
+/** What was last written for an endpoint IP, to skip unchanged endpoints. */
+interface Written {
+  pod: string;
+  ifindex: number;
+  endpointId: number;
+  identity: number;
+  policy: EndpointPolicy;
+  rules: number;
+}
+
 export class PolicySync {
-  private readonly registered = new Set<string>();
+  private readonly registered = new Map<string, Written>();
+  private compiler = new IncrementalCompiler();
+  private ipcacheSynced = false;
+  /** After a failed compile the new compiler's objects match nothing written: rewrite every endpoint. */
+  private rewriteAll = false;
 
   constructor(
     private readonly table: EndpointTable,
@@ -50,36 +68,71 @@ export class PolicySync {
    * endpoints registered earlier and absent now are removed. */
   async sync(state: ClusterState, local: readonly LocalEndpoint[]): Promise<PolicySyncStats> {
     const t0 = performance.now();
-    if (this.identities instanceof ClusterIdentities) await this.identities.prepare(state);
     const keys = new Set(local.map((l) => l.pod));
-    const compiled = compilePolicies(state, this.identities, {
-      endpoint: (pod) => keys.has(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`),
-    });
+    let out: ReturnType<IncrementalCompiler['compile']>;
+    try {
+      const { identitiesChanged } = this.compiler.update(state, keys);
+      // Cluster identities are allocated through the API before the
+      // (synchronous) compile; only needed when the set of label sets changed.
+      if (identitiesChanged && this.identities instanceof ClusterIdentities) {
+        await this.identities.prepare({ policies: [], pods: this.compiler.identityPods(), namespaces: state.namespaces });
+      }
+      out = this.compiler.compile(this.identities);
+    } catch (err) {
+      // A half-applied update cannot be trusted: the next sync starts from scratch.
+      this.compiler = new IncrementalCompiler();
+      this.rewriteAll = true;
+      this.ipcacheSynced = false;
+      throw err;
+    }
+    const { compiled, ipcacheChanges } = out;
     this.identities.sweep();
     const t1 = performance.now();
     let rules = 0;
+    const present = new Set<string>();
     for (const ep of local) {
       const identity = compiled.podIdentities.get(ep.pod);
       if (identity === undefined) continue; // not in the state (yet): leave it unmanaged
+      present.add(ep.ip);
       const pol = compiled.endpoints.get(ep.pod) ?? OPEN;
+      const prev = this.registered.get(ep.ip);
+      if (prev && !this.rewriteAll && prev.pod === ep.pod && prev.policy === pol && prev.ifindex === ep.ifindex && prev.endpointId === ep.endpointId && prev.identity === identity) {
+        rules += prev.rules;
+        continue;
+      }
       const r = pol.entries.flatMap(entryRules);
       rules += r.length;
       await this.table.setEndpoint({
         ip: ep.ip, ifindex: ep.ifindex, endpointId: ep.endpointId, identity,
         ingressEnforced: pol.ingressEnforced, egressEnforced: pol.egressEnforced, rules: r,
       });
-      this.registered.add(ep.ip);
+      this.registered.set(ep.ip, { pod: ep.pod, ifindex: ep.ifindex, endpointId: ep.endpointId, identity, policy: pol, rules: r.length });
     }
-    const present = new Set(local.filter((l) => compiled.podIdentities.has(l.pod)).map((l) => l.ip));
-    for (const ip of [...this.registered]) {
+    this.rewriteAll = false;
+    for (const ip of [...this.registered.keys()]) {
       if (!present.has(ip)) {
         await this.table.removeEndpoint(ip);
         this.registered.delete(ip);
       }
     }
-    const wanted = new Map(compiled.ipcache.map((e) => [e.cidr, e.identity]));
-    for (const ip of this.hostIPs) wanted.set(`${ip}/32`, IDENTITY_HOST);
-    const ipcache = await this.table.syncIpcache(wanted);
+    let ipcache: { upserts: number; deletes: number };
+    const hostCidrs = new Set(this.hostIPs.map((ip) => `${ip}/32`));
+    if (!this.ipcacheSynced) {
+      // First sync: converge the map to exactly what is wanted (it may hold an earlier run's state).
+      const wanted = new Map(compiled.ipcache.map((e) => [e.cidr, e.identity]));
+      for (const cidr of hostCidrs) wanted.set(cidr, IDENTITY_HOST);
+      ipcache = await this.table.syncIpcache(wanted);
+      this.ipcacheSynced = true;
+    } else {
+      // Then only what the compile changed; the node's own addresses stay HOST.
+      const changes = new Map([...ipcacheChanges].filter(([cidr]) => !hostCidrs.has(cidr)));
+      try {
+        ipcache = await this.table.patchIpcache(changes);
+      } catch (err) {
+        this.ipcacheSynced = false; // the next sync converges the whole map
+        throw err;
+      }
+    }
     return { endpoints: present.size, rules, ipcache, compileMs: t1 - t0, applyMs: performance.now() - t1 };
   }
 }

@@ -1,12 +1,13 @@
 // Feeds NetworkPolicies, Pods and Namespaces from the API server into the
-// policy sync for this node's endpoints; every change recompiles from the
-// informer caches (level-triggered) and writes only the differences.
+// policy sync for this node's endpoints; every change syncs from the
+// informer caches (level-triggered; the compile itself is incremental) and
+// writes only the differences.
 import type { KubeObject } from '../api/meta.js';
 import type { InformerFactory } from '../client/factory.js';
 import { resources } from '../client/resources.js';
 import type { Logger } from '../log/logger.js';
 import type { ClusterState } from '../policy/types.js';
-import { debounce, type Debounced } from './debounce.js';
+import type { Debounced } from './debounce.js';
 import type { LocalEndpoint, PolicySync, PolicySyncStats } from './policy-sync.js';
 
 export interface PolicyWatchConfig {
@@ -15,6 +16,7 @@ export interface PolicyWatchConfig {
   /** This node's endpoints right now (from the CNI server's registry). */
   localEndpoints: () => LocalEndpoint[];
   logger: Logger;
+  /** Pause before a sync requested while another was running (coalesces bursts); default 5 ms. */
   delayMs?: number;
   onSynced?: (stats: PolicySyncStats) => void;
 }
@@ -30,7 +32,7 @@ export async function startPolicyWatch(config: PolicyWatchConfig): Promise<Polic
   const policies = config.informers.get<KubeObject>(resources.networkpolicies);
   const pods = config.informers.get<KubeObject>(resources.pods);
   const namespaces = config.informers.get<KubeObject>(resources.namespaces);
-  const job: Debounced = debounce(async () => {
+  const job: Debounced = coalesce(async () => {
     const state = {
       policies: policies.store.list(),
       pods: pods.store.list(),
@@ -51,6 +53,52 @@ export async function startPolicyWatch(config: PolicyWatchConfig): Promise<Polic
     stop() {
       for (const u of unsubs) u();
       job.stop();
+    },
+  };
+}
+
+// Unlike debounce(), an idle watch does not wait: the first change runs a
+// sync as soon as the current batch of watch events has been handled
+// (setImmediate), which is where apply-to-enforced latency is won. Changes
+// arriving while a sync runs are merged into one more sync, started
+// `delayMs` after it, so a burst still costs a few syncs, not one per event.
+function coalesce(job: () => Promise<void>, delayMs: number, onError: (err: unknown) => void): Debounced {
+  let immediate: NodeJS.Immediate | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const waiters: (() => void)[] = [];
+  const settle = () => {
+    if (!immediate && !timer && !running) for (const w of waiters.splice(0)) w();
+  };
+  const run = () => {
+    immediate = undefined;
+    timer = undefined;
+    if (stopped) return settle();
+    running = job().catch(onError).finally(() => {
+      running = undefined;
+      if (again && !stopped) {
+        again = false;
+        timer = setTimeout(run, delayMs);
+      }
+      settle();
+    });
+  };
+  return {
+    request() {
+      if (stopped) return;
+      if (running) again = true;
+      else if (!immediate && !timer) immediate = setImmediate(run);
+    },
+    idle: () => (immediate || timer || running ? new Promise<void>((r) => waiters.push(r)) : Promise.resolve()),
+    stop() {
+      stopped = true;
+      if (immediate) clearImmediate(immediate);
+      if (timer) clearTimeout(timer);
+      immediate = undefined;
+      timer = undefined;
+      settle();
     },
   };
 }

@@ -121,11 +121,8 @@ export class EndpointTable {
   async syncIpcache(entries: ReadonlyMap<string, number>): Promise<{ upserts: number; deletes: number }> {
     const want = new Map<string, [IpcacheKey, number]>();
     for (const [cidr, id] of entries) {
-      const [addr, len] = cidr.includes('/') ? cidr.split('/') : [cidr, '32'];
-      const prefixLen = Number(len);
-      const a = ipv4ToNumber(addr);
-      const masked = prefixLen === 0 ? 0 : (a & ((0xffffffff << (32 - prefixLen)) >>> 0)) >>> 0;
-      want.set(`${masked}/${prefixLen}`, [{ prefixLen, addr: masked }, id]);
+      const k = ipcacheKey(cidr);
+      want.set(`${k.addr}/${k.prefixLen}`, [k, id]);
     }
     const have = new Map(this.maps.ipcache.entries().map(([k, v]) => [`${k.addr}/${k.prefixLen}`, [k, v] as const]));
     const upserts = [...want].filter(([s, [, id]]) => have.get(s)?.[1] !== id).map(([, e]) => e);
@@ -134,4 +131,26 @@ export class EndpointTable {
     await this.maps.ipcache.deleteMany(deletes);
     return { upserts: upserts.length, deletes: deletes.length };
   }
+
+  /** Writes ipcache changes (undefined = delete the prefix), writes before deletes
+   * so an address falls back to a shorter prefix that is already present. */
+  async patchIpcache(changes: ReadonlyMap<string, number | undefined>): Promise<{ upserts: number; deletes: number }> {
+    const upserts: [IpcacheKey, number][] = [];
+    const deletes: IpcacheKey[] = [];
+    for (const [cidr, id] of changes) {
+      if (id === undefined) deletes.push(ipcacheKey(cidr));
+      else upserts.push([ipcacheKey(cidr), id]);
+    }
+    if (upserts.length > 0) await this.maps.ipcache.setMany(upserts);
+    if (deletes.length > 0) await this.maps.ipcache.deleteMany(deletes);
+    return { upserts: upserts.length, deletes: deletes.length };
+  }
+}
+
+function ipcacheKey(cidr: string): IpcacheKey {
+  const [addr, len] = cidr.includes('/') ? cidr.split('/') : [cidr, '32'];
+  const prefixLen = Number(len);
+  const a = ipv4ToNumber(addr);
+  const addrMasked = prefixLen === 0 ? 0 : (a & ((0xffffffff << (32 - prefixLen)) >>> 0)) >>> 0;
+  return { prefixLen, addr: addrMasked };
 }
