@@ -284,7 +284,20 @@ async function applyToEnforced(cfg: E2eConfig) {
       k.stdin!.end(JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np-0', namespace: 'bench' }, spec: spec(allow) }));
     });
     const n = cfg.quick ? 10 : 30;
-    const samples: Record<string, number[]> = { 'API write -> enforced': [], 'kubectl apply -> enforced': [], 'kubectl process (start to exit)': [] };
+    const samples: Record<string, number[]> = { 'API write -> enforced': [], 'kubectl apply -> enforced': [], 'kubectl process (start to exit)': [], 'pod relabel (API) -> ipcache': [] };
+    // A pod label change: pod p5 gains/loses a label, i.e. moves to a new identity (allocated
+    // cluster-wide through the API) and back; seen when its ipcache /32 changes identity.
+    const p5 = { prefixLen: 32, addr: ipv4ToNumber('10.201.0.5') };
+    const relabel = async (canary: boolean) => {
+      const before = cfg.dp.ipcache.get(p5);
+      const s = performance.now();
+      await c.patch(resources.pods, 'bench', 'p5', { metadata: { labels: { canary: canary ? 'yes' : null } } }, 'merge');
+      for (;;) {
+        if (cfg.dp.ipcache.get(p5) !== before) return performance.now() - s;
+        if (performance.now() - s > 10_000) throw new Error('ipcache entry of p5 did not change within 10 s');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
     let allow = true;
     // One warm-up kubectl run fills its discovery/openapi cache, as on a workstation.
     allow = !allow;
@@ -307,6 +320,9 @@ async function applyToEnforced(cfg: E2eConfig) {
         }
         await watch.idle();
       }
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 50));
+      samples['pod relabel (API) -> ipcache'].push(await relabel(i % 2 === 0));
+      await watch.idle();
     }
     const identities = new Set([...Array.from({ length: 1000 }, (_, i) => `t${i}`), 'client', 'backend']).size;
     return { samples, compileMs, applyMs, policies: nPolicies, pods: all.length, identities };

@@ -65,7 +65,9 @@ export class PolicySync {
   ) {}
 
   /** Compiles state for the given local endpoints and writes the maps;
-   * endpoints registered earlier and absent now are removed. */
+   * endpoints registered earlier and absent now are removed. The arrays in
+   * `state` are read as immutable: passing the previous call's array again
+   * means "none of these changed". */
   async sync(state: ClusterState, local: readonly LocalEndpoint[]): Promise<PolicySyncStats> {
     const t0 = performance.now();
     const keys = new Set(local.map((l) => l.pod));

@@ -32,17 +32,34 @@ export async function startPolicyWatch(config: PolicyWatchConfig): Promise<Polic
   const policies = config.informers.get<KubeObject>(resources.networkpolicies);
   const pods = config.informers.get<KubeObject>(resources.pods);
   const namespaces = config.informers.get<KubeObject>(resources.namespaces);
+  // Lists are taken again only after an event of their kind: the same
+  // array tells the incremental compiler that nothing of that kind changed.
+  let lists: ClusterState | undefined;
+  const stale = { policies: true, pods: true, namespaces: true };
   const job: Debounced = coalesce(async () => {
     const state = {
-      policies: policies.store.list(),
-      pods: pods.store.list(),
-      namespaces: namespaces.store.list(),
+      policies: stale.policies || !lists ? policies.store.list() : lists.policies,
+      pods: stale.pods || !lists ? pods.store.list() : lists.pods,
+      namespaces: stale.namespaces || !lists ? namespaces.store.list() : lists.namespaces,
     } as unknown as ClusterState;
-    const stats = await config.sync.sync(state, config.localEndpoints());
-    config.onSynced?.(stats);
+    lists = state;
+    stale.policies = stale.pods = stale.namespaces = false;
+    try {
+      const stats = await config.sync.sync(state, config.localEndpoints());
+      config.onSynced?.(stats);
+    } catch (err) {
+      lists = undefined; // retry from fresh lists
+      throw err;
+    }
   }, config.delayMs ?? 5, (err) => config.logger.error({ err: (err as Error).message }, 'policy sync failed; will retry on the next change'));
-  const kick = { add: () => job.request(), update: () => job.request(), delete: () => job.request() };
-  const unsubs = [policies.on(kick), pods.on(kick), namespaces.on(kick)];
+  const kick = (kind: keyof typeof stale) => {
+    const request = () => {
+      stale[kind] = true;
+      job.request();
+    };
+    return { add: request, update: request, delete: request };
+  };
+  const unsubs = [policies.on(kick('policies')), pods.on(kick('pods')), namespaces.on(kick('namespaces'))];
   config.informers.start();
   await Promise.all([policies.waitForSync(), pods.waitForSync(), namespaces.waitForSync()]);
   job.request();

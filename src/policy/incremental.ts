@@ -15,12 +15,11 @@
 //   pod IPs / ipBlock CIDRs   -> the ipcache and ipBlock peers.
 // Egress named ports read every peer group's container ports; policies with
 // them are rare, so any pod change recompiles them.
-import { parseCidr, parseIPv4, type Prefix } from './cidr.js';
 import { compareEntries, effectivePolicyTypes, type CompiledPolicies, type EndpointPolicy, type PolicyEntry } from './compiler.js';
-import { identityKey, IDENTITY_ANY, IDENTITY_WORLD, type IdentityResolver } from './identity.js';
-import type { IpcacheEntry } from './ipcache.js';
+import { identityKey, IDENTITY_ANY, type IdentityResolver } from './identity.js';
+import { parseIPv4 } from './cidr.js';
+import { IncrementalIpcache, policyCidrs } from './incremental-ipcache.js';
 import { newPeerEntry, peerKey, setBlockCidrs, updateMembership, type Group, type PeerEntry, type PodRecord } from './peer-index.js';
-import { canonicalCidr } from './cidr.js';
 import { portSpecs, resolveNamedPort, type PortSpec } from './ports.js';
 import { matchesSelector } from './selectors.js';
 import { objectKey, podIPv4s, type ClusterState, type Labels, type NetworkPolicy, type NetworkPolicyPeer, type Pod } from './types.js';
@@ -80,31 +79,23 @@ export class IncrementalCompiler {
   private readonly endpointRecs = new Map<string, EndpointRecord>();
   private readonly endpointsByNs = new Map<string, Set<EndpointRecord>>();
   private readonly groupsByNs = new Map<string, Set<Group>>();
-  private readonly cidrRefs = new Map<string, number>();
   private local: ReadonlySet<string> | undefined = undefined;
   private allLocal = true;
   private rev = 0;
+  private last: Partial<ClusterState> = {};
   // Pending work between update() and compile().
   private readonly changedPolicies = new Map<string, NetworkPolicy | undefined>();
   private readonly dirtyPolicies = new Set<string>();
   private readonly reselect = new Set<string>();
   private readonly dirtyEndpoints = new Set<string>();
   private readonly removedEndpoints = new Set<string>();
-  private readonly dirtyIps = new Set<string>();
   private readonly dirtyPodIds = new Set<string>();
   private readonly changedGroups = new Set<Group>();
-  private cidrsChanged = true;
   private identitiesChanged = true;
   // Outputs, kept live.
   private readonly endpoints = new Map<string, EndpointPolicy>();
   private readonly podIdentities = new Map<string, number>();
-  private readonly ipcacheMap = new Map<string, number>();
-  private readonly ipOwners = new Map<string, Set<PodRecord>>();
-  private readonly sharedIps = new Set<string>();
-  private cidrIdentities = new Map<string, number>();
-  private cidrPrefixes: { cidr: string; prefix: Prefix }[] = [];
-  private ipcacheList: IpcacheEntry[] = [];
-  private ipcacheListStale = true;
+  private readonly ipcache = new IncrementalIpcache();
 
   /**
    * Takes the next state (and which pods are endpoints: default all) and
@@ -113,9 +104,13 @@ export class IncrementalCompiler {
    */
   update(state: ClusterState, endpoints?: ReadonlySet<string>): { identitiesChanged: boolean } {
     this.updateLocal(endpoints);
-    this.updateNamespaces(state);
-    this.updatePods(state.pods);
-    this.updatePolicies(state.policies);
+    // The very array passed last time is taken as unchanged (callers that
+    // re-list only after an event pass it again); a changed namespace
+    // re-keys its pods through the stored records, not the array.
+    if (state.namespaces !== this.last.namespaces) this.updateNamespaces(state);
+    if (state.pods !== this.last.pods) this.updatePods(state.pods);
+    if (state.policies !== this.last.policies) this.updatePolicies(state.policies);
+    this.last = { namespaces: state.namespaces, pods: state.pods, policies: state.policies };
     return { identitiesChanged: this.identitiesChanged };
   }
 
@@ -162,12 +157,8 @@ export class IncrementalCompiler {
       }
     }
     this.dirtyEndpoints.clear();
-    if (this.ipcacheListStale) {
-      this.ipcacheList = this.orderedIpcache();
-      this.ipcacheListStale = false;
-    }
     return {
-      compiled: { endpoints: this.endpoints, podIdentities: this.podIdentities, cidrIdentities: this.cidrIdentities, ipcache: this.ipcacheList },
+      compiled: { endpoints: this.endpoints, podIdentities: this.podIdentities, cidrIdentities: this.ipcache.cidrIdentities, ipcache: this.ipcache.entries() },
       changedEndpoints,
       ipcacheChanges,
     };
@@ -258,18 +249,7 @@ export class IncrementalCompiler {
 
   // ipBlock CIDRs of all policies decide the ipcache's non-pod prefixes.
   private trackCidrs(old: NetworkPolicy | undefined, next: NetworkPolicy | undefined): void {
-    for (const c of old ? policyCidrs(old) : []) {
-      const n = (this.cidrRefs.get(c) ?? 0) - 1;
-      if (n <= 0) {
-        this.cidrRefs.delete(c);
-        this.cidrsChanged = true;
-      } else this.cidrRefs.set(c, n);
-    }
-    for (const c of next ? policyCidrs(next) : []) {
-      const n = this.cidrRefs.get(c) ?? 0;
-      if (n === 0) this.cidrsChanged = true;
-      this.cidrRefs.set(c, n + 1);
-    }
+    this.ipcache.trackPolicy(old, next);
   }
 
   private setPod(key: string, pod: Pod, force: boolean): void {
@@ -288,7 +268,7 @@ export class IncrementalCompiler {
     rec.group.pods.set(key, rec);
     this.pods.set(key, rec);
     addTo(this.podsByNs, ns, rec);
-    for (const ip of ips) this.ownIp(ip, rec, true);
+    for (const ip of ips) this.ipcache.own(ip, rec, true);
     this.dirtyPodIds.add(key);
     this.groupChanged(rec.group);
     if (this.isLocal(key)) this.addEndpoint(rec);
@@ -307,7 +287,7 @@ export class IncrementalCompiler {
     const g = rec.group;
     g.pods.delete(rec.key);
     this.podsByNs.get(rec.namespace)?.delete(rec);
-    for (const ip of rec.ips) this.ownIp(ip, rec, false);
+    for (const ip of rec.ips) this.ipcache.own(ip, rec, false);
     if (g.pods.size === 0) {
       this.groups.delete(g.key);
       this.groupsByNs.get(g.namespace)?.delete(g);
@@ -332,23 +312,7 @@ export class IncrementalCompiler {
   // peers also read members' addresses), and named egress ports may differ.
   private groupChanged(g: Group): void {
     this.changedGroups.add(g);
-    // Who owns an address several pods claim depends on every group's
-    // smallest pod key (see ownerGroup): re-decide those few addresses.
-    for (const ip of this.sharedIps) this.dirtyIps.add(ip);
-  }
-
-  private ownIp(ip: string, rec: PodRecord, own: boolean): void {
-    let s = this.ipOwners.get(ip);
-    if (own) {
-      if (!s) this.ipOwners.set(ip, (s = new Set()));
-      s.add(rec);
-    } else if (s) {
-      s.delete(rec);
-      if (s.size === 0) this.ipOwners.delete(ip);
-    }
-    if (s && s.size > 1) this.sharedIps.add(ip);
-    else this.sharedIps.delete(ip);
-    this.dirtyIps.add(ip);
+    this.ipcache.groupsChanged();
   }
 
   private addEndpoint(rec: PodRecord): void {
@@ -389,7 +353,7 @@ export class IncrementalCompiler {
         // An identity renumbered under us: everything that printed it is stale.
         for (const rec of this.policies.values()) this.dirtyPolicies.add(rec.key);
         for (const p of g.pods.values()) this.dirtyPodIds.add(p.key);
-        for (const p of g.pods.values()) for (const ip of p.ips) this.dirtyIps.add(ip);
+        this.ipcache.renumbered(g);
       }
     }
     for (const key of this.dirtyPodIds) {
@@ -411,54 +375,14 @@ export class IncrementalCompiler {
     if (egressNamedDirty) for (const rec of this.policies.values()) if (rec.hasEgressNamed) this.dirtyPolicies.add(rec.key);
   }
 
-  // Pod /32s (the first pod's group wins a duplicated address, as
-  // buildUniverse orders them), then every ipBlock CIDR not already a pod
-  // /32, then 0.0.0.0/0 -> WORLD.
   private refreshIpcache(ids: IdentityResolver): Map<string, number | undefined> {
-    const changes = new Map<string, number | undefined>();
-    const set = (cidr: string, id: number | undefined) => {
-      if (this.ipcacheMap.get(cidr) === id) return;
-      if (id === undefined) this.ipcacheMap.delete(cidr);
-      else this.ipcacheMap.set(cidr, id);
-      changes.set(cidr, id);
-    };
-    for (const ip of this.dirtyIps) {
-      if (parseIPv4(ip) === undefined) continue;
-      const cidr = `${ip}/32`;
-      const owners = this.ipOwners.get(ip);
-      set(cidr, owners ? ownerGroup(owners).id : undefined);
-      // A pod /32 equal to an ipBlock CIDR displaces that CIDR's identity (and gives it back).
-      if (this.cidrRefs.has(cidr)) this.cidrsChanged = true;
-    }
-    this.dirtyIps.clear();
-    // CIDR identities are asked for on every compile, like pod identities.
-    if (this.cidrsChanged) {
-      const cidrs = [...this.cidrRefs.keys(), '0.0.0.0/0'].filter((c) => !this.podTaken(c));
-      cidrs.sort();
-      const next = new Map<string, number>();
-      const prefixes: { cidr: string; prefix: Prefix }[] = [];
-      for (const cidr of cidrs) {
-        const identity = cidr === '0.0.0.0/0' ? IDENTITY_WORLD : ids.cidr(cidr);
-        if (identity !== IDENTITY_WORLD) next.set(cidr, identity);
-        prefixes.push({ cidr, prefix: parseCidr(cidr)! });
-        set(cidr, identity);
-      }
-      for (const cidr of this.cidrIdentities.keys()) if (!next.has(cidr) && !this.podTaken(cidr)) set(cidr, undefined);
-      this.cidrIdentities = next;
-      this.cidrPrefixes = prefixes;
+    const { changes, prefixesChanged, renumbered } = this.ipcache.refresh(ids);
+    if (prefixesChanged) {
       for (const e of this.peers.values()) {
-        if (setBlockCidrs(e, prefixes)) for (const user of e.users.keys()) this.dirtyPolicies.add(user);
+        if (setBlockCidrs(e, this.ipcache.prefixes) || (renumbered && e.block)) for (const user of e.users.keys()) this.dirtyPolicies.add(user);
       }
-      this.cidrsChanged = false;
-    } else {
-      for (const cidr of this.cidrIdentities.keys()) ids.cidr(cidr);
     }
-    if (changes.size > 0) this.ipcacheListStale = true;
     return changes;
-  }
-
-  private podTaken(cidr: string): boolean {
-    return cidr.endsWith('/32') && this.ipOwners.has(cidr.slice(0, -3));
   }
 
   private replacePolicy(key: string, pol: NetworkPolicy | undefined): void {
@@ -546,13 +470,13 @@ export class IncrementalCompiler {
       if (!e) {
         e = newPeerEntry(key, peer, rec.ns);
         for (const g of e.sel && e.sel.nss == null ? this.groupsIn(e.sel.policyNs) : this.groups.values()) updateMembership(e, g);
-        setBlockCidrs(e, this.cidrPrefixes);
+        setBlockCidrs(e, this.ipcache.prefixes);
         this.peers.set(key, e);
       }
       e.users.set(rec.key, (e.users.get(rec.key) ?? 0) + 1);
       rec.peerKeys.push(key);
       for (const cidr of e.cidrs) {
-        const id = cidr === '0.0.0.0/0' ? IDENTITY_WORLD : this.cidrIdentities.get(cidr)!;
+        const id = this.ipcache.identityOf(cidr);
         seen.set(id, { identity: id });
       }
       for (const g of e.groups) seen.set(g.id, { identity: g.id, group: g });
@@ -607,40 +531,6 @@ export class IncrementalCompiler {
     return out;
   }
 
-  private orderedIpcache(): IpcacheEntry[] {
-    return [...this.ipcacheMap].map(([cidr, identity]) => ({ cidr, identity }));
-  }
-}
-
-// buildUniverse walks pods sorted by key, grouping them, and the first group
-// to reach an address keeps it: the group whose smallest pod key is least.
-function ownerGroup(owners: Set<PodRecord>): { id: number } {
-  if (owners.size === 1) return owners.values().next().value!.group;
-  let best: Group | undefined;
-  let bestKey = '';
-  for (const o of owners) {
-    let min: string | undefined;
-    for (const k of o.group.pods.keys()) if (min === undefined || k < min) min = k;
-    if (best === undefined || min! < bestKey) {
-      best = o.group;
-      bestKey = min!;
-    }
-  }
-  return best!;
-}
-
-function policyCidrs(pol: NetworkPolicy): string[] {
-  const out: string[] = [];
-  const add = (p: NetworkPolicyPeer) => {
-    if (!p.ipBlock) return;
-    for (const c of [p.ipBlock.cidr, ...(p.ipBlock.except ?? [])]) {
-      const canon = canonicalCidr(c);
-      if (canon) out.push(canon);
-    }
-  };
-  for (const r of pol.spec.ingress ?? []) for (const p of r.from ?? []) add(p);
-  for (const r of pol.spec.egress ?? []) for (const p of r.to ?? []) add(p);
-  return [...new Set(out)];
 }
 
 function cross(out: PolicyEntry[], direction: 'ingress' | 'egress', targets: Target[], specs: PortSpec[]): void {
