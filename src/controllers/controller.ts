@@ -7,6 +7,7 @@ import type { Clock } from '../client/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import type { InformerFactory } from '../client/factory.js';
 import type { Informer } from '../client/informer.js';
+import type { MetricsSource } from './metrics.js';
 import { createWorkQueue, type WorkQueue } from '../client/workqueue.js';
 import { forComponent, type Logger } from '../log/logger.js';
 
@@ -41,6 +42,17 @@ export interface ControllerSettings {
   nodeMonitorPeriodMs?: number;
   /** Toleration given to pods with none for the not-ready/unreachable taints, as the DefaultTolerationSeconds admission does (default 300). */
   defaultTolerationSeconds?: number;
+  /** Where the HPA controller reads pod usage (default: the metrics.k8s.io PodMetrics API). */
+  hpaMetrics?: MetricsSource;
+  /** HPA sync period (default 15 s), downscale stabilization window without behavior (default 300 s), tolerance (default 0.1). */
+  hpaSyncPeriodMs?: number;
+  hpaDownscaleStabilizationMs?: number;
+  hpaTolerance?: number;
+  /** Pods younger than this count as not-yet-ready for CPU (default 300 s); readiness flips within this of start are startup (default 30 s). */
+  hpaCpuInitializationPeriodMs?: number;
+  hpaInitialReadinessDelayMs?: number;
+  /** Token lifetime requested for legacy service-account token Secrets (default one year, the API's maximum). */
+  legacyTokenExpirationSeconds?: number;
 }
 
 export interface Handle {

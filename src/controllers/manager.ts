@@ -17,20 +17,23 @@ import * as daemonset from './daemonset.js';
 import * as deployment from './deployment.js';
 import * as endpointslice from './endpointslice.js';
 import * as gc from './gc.js';
+import * as hpa from './hpa.js';
 import * as job from './job.js';
 import * as namespace from './namespace.js';
 import * as nodeIpam from './node-ipam.js';
 import * as nodeLifecycle from './node-lifecycle.js';
 import * as replicaset from './replicaset.js';
+import * as resourceQuota from './resourcequota.js';
 import * as serviceIp from './service-ip.js';
 import * as serviceAccount from './serviceaccount.js';
 import * as statefulset from './statefulset.js';
+import * as tokens from './tokens.js';
 import * as schedulerBinding from './scheduler-binding.js';
 import type { SchedulerOptions } from './scheduler-binding.js';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle' | 'daemonset' | 'statefulset' | 'serviceaccount' | 'root-ca-cert-publisher';
+export type ControllerName = 'replicaset' | 'deployment' | 'endpointslice' | 'service-ip' | 'namespace' | 'garbage-collector' | 'node-ipam' | 'job' | 'cronjob' | 'node-lifecycle' | 'daemonset' | 'statefulset' | 'serviceaccount' | 'root-ca-cert-publisher' | 'horizontal-pod-autoscaler' | 'resourcequota' | 'serviceaccount-token';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'daemonset', 'statefulset', 'job', 'cronjob', 'endpointslice', 'serviceaccount', 'root-ca-cert-publisher'];
+export const ALL_CONTROLLERS: ControllerName[] = ['service-ip', 'node-ipam', 'node-lifecycle', 'namespace', 'garbage-collector', 'replicaset', 'deployment', 'daemonset', 'statefulset', 'job', 'cronjob', 'endpointslice', 'serviceaccount', 'root-ca-cert-publisher', 'horizontal-pod-autoscaler', 'resourcequota', 'serviceaccount-token'];
 
 export interface ControllerManagerConfig {
   /** Path of a kubeconfig, or connection settings, or a ready client. */
@@ -82,6 +85,9 @@ const STARTERS: Record<ControllerName, Starter> = {
   'node-lifecycle': nodeLifecycle.start,
   daemonset: daemonset.start,
   statefulset: statefulset.start,
+  'horizontal-pod-autoscaler': hpa.start,
+  resourcequota: resourceQuota.start,
+  'serviceaccount-token': tokens.start,
 };
 
 /** Starts the manager; controllers run only while this instance holds the lease. */
