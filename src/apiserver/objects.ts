@@ -119,6 +119,9 @@ export class Objects {
   /** Namespaced creates need a live namespace (404 missing, 403 terminating). */
   async checkNamespace(namespaceInfo: ResourceInfo, info: ResourceInfo, ns: string | undefined, name: string): Promise<void> {
     if (!info.namespaced || !ns) return;
+    // Like NamespaceLifecycle's informer: a cached live namespace admits at once; anything else is read live.
+    const hit = this.store.cached?.(this.key(namespaceInfo, undefined, ns), this.prefix(namespaceInfo, undefined));
+    if (hit && !(JSON.parse(hit.value) as KubeObject).metadata.deletionTimestamp) return;
     const found = await this.tryGet(namespaceInfo, undefined, ns);
     if (!found) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
     if (found.obj.metadata.deletionTimestamp) {

@@ -3,6 +3,7 @@
 // transaction on mod_revision/create_revision; watches come from etcd.
 import { Etcd3, type IKeyValue, type IRangeResponse } from 'etcd3';
 import { CompactedError, ConflictError, InvalidContinueError, KeyExistsError, NotFoundError, StoreClosedError } from './errors.js';
+import { PrefixCache } from './prefix-cache.js';
 import { decodeContinue, encodeContinue, prefixEnd, type KeyValue, type ListOptions, type ListResult, type Store, type WatchOptions, type Watcher } from './types.js';
 
 export interface EtcdStoreConfig {
@@ -28,8 +29,28 @@ class EtcdStore implements Store {
   private closed = false;
   private compactedRev = 0;
   private watchers = new Set<Watcher>();
+  private caches = new Map<string, PrefixCache>();
 
   constructor(private client: Etcd3, private keyPrefix: string) {}
+
+  cached(key: string, prefix: string): KeyValue | undefined {
+    if (this.closed || !key.startsWith(prefix)) return undefined;
+    let c = this.caches.get(prefix);
+    if (!c) {
+      const cache = new PrefixCache(prefix, this, () => {
+        if (this.caches.get(prefix) === cache) this.caches.delete(prefix);
+      });
+      this.caches.set(prefix, cache);
+      void cache.start();
+      c = cache;
+    }
+    return c.peek(key);
+  }
+
+  /** Write-through: an acknowledged write reaches the caches before its caller continues. */
+  private wrote(key: string, rev: number, kv?: KeyValue): void {
+    for (const c of this.caches.values()) if (key.startsWith(c.prefix)) c.apply(key, rev, kv);
+  }
 
   private check(): void {
     if (this.closed) throw new StoreClosedError();
@@ -97,7 +118,9 @@ class EtcdStore implements Store {
     });
     if (!res.succeeded) throw new KeyExistsError(key);
     const rev = Number(res.header.revision);
-    return { key, value, createRevision: rev, modRevision: rev };
+    const kv = { key, value, createRevision: rev, modRevision: rev };
+    if (this.caches.size) this.wrote(key, rev, kv);
+    return kv;
   }
 
   async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
@@ -115,7 +138,9 @@ class EtcdStore implements Store {
     }
     const prev = res.responses[0]?.response_put?.prev_kv;
     const rev = Number(res.header.revision);
-    return { key, value, createRevision: prev ? Number(prev.create_revision) : rev, modRevision: rev };
+    const kv = { key, value, createRevision: prev ? Number(prev.create_revision) : rev, modRevision: rev };
+    if (this.caches.size) this.wrote(key, rev, kv);
+    return kv;
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
@@ -133,7 +158,9 @@ class EtcdStore implements Store {
     }
     const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
     if (!prev) throw new NotFoundError(key);
-    return { ...this.toKV(prev), modRevision: Number(res.header.revision) };
+    const rev = Number(res.header.revision);
+    if (this.caches.size) this.wrote(key, rev);
+    return { ...this.toKV(prev), modRevision: rev };
   }
 
   async watch(prefix: string, revision: number, opts: WatchOptions): Promise<Watcher> {
@@ -203,6 +230,7 @@ class EtcdStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const c of [...this.caches.values()]) c.stop();
     for (const w of [...this.watchers]) w.cancel();
     this.client.close();
   }

@@ -55,6 +55,14 @@ export interface WatchOptions {
 export interface Store {
   /** Latest live value, or NotFoundError. */
   get(key: string): Promise<KeyValue>;
+  /**
+   * Optional fast read: the value of key from a watch-fed cache of prefix
+   * (started on first use), reflecting this store's own acknowledged writes at
+   * once and other writers' after the watch delivers them. Undefined when the
+   * cache cannot vouch for a live value (not synced, absent, deleted): the
+   * caller then reads with get. Drivers whose get is already local omit it.
+   */
+  cached?(key: string, prefix: string): KeyValue | undefined;
   /** Live keys under prefix, sorted by key, at a revision, paginated. */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   /** Number of live keys under prefix now. */

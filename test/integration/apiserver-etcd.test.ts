@@ -37,4 +37,24 @@ describe.skipIf(!etcdAvailable())('apiserver on etcd', () => {
     await run(['-n', 'e', 'delete', 'deploy', 'd', '--wait=true', '--timeout=20s']);
     expect((await s.kubectl(['-n', 'e', 'get', 'deploy', 'd'])).stderr).toContain('NotFound');
   });
+
+  it('rejects creates into a terminating or removed namespace right after its deletion (namespace cache)', async () => {
+    const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
+    expect((await s.request('POST', '/api/v1/namespaces', { metadata: { name: 'nc' } })).status).toBe(201);
+    expect((await s.request('POST', '/api/v1/namespaces/nc/configmaps', cm('a'))).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 200)); // the cache has synced and holds nc
+    expect((await s.request('POST', '/api/v1/namespaces/nc/configmaps', cm('b'))).status).toBe(201);
+    expect((await s.request('DELETE', '/api/v1/namespaces/nc')).json().status.phase).toBe('Terminating');
+    const blocked = await s.request('POST', '/api/v1/namespaces/nc/configmaps', cm('c'));
+    expect(blocked.status).toBe(403);
+    expect(blocked.json().message).toContain('because it is being terminated');
+    const fin = await s.request('PUT', '/api/v1/namespaces/nc/finalize', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nc' }, spec: { finalizers: [] } });
+    expect(fin.status).toBe(200);
+    const gone = await s.request('POST', '/api/v1/namespaces/nc/configmaps', cm('d'));
+    expect(gone.status).toBe(404);
+    expect(gone.json().message).toBe('namespaces "nc" not found');
+    expect((await s.request('POST', '/api/v1/namespaces/never/configmaps', cm('e'))).status).toBe(404);
+    expect((await s.request('POST', '/api/v1/namespaces', { metadata: { name: 'nc' } })).status).toBe(201);
+    expect((await s.request('POST', '/api/v1/namespaces/nc/configmaps', cm('f'))).status).toBe(201);
+  });
 });
