@@ -142,6 +142,18 @@ function sizeOverrides(s: MapSizes = {}): Record<string, number> {
 const linkDirName = (cgroupPath: string) => createHash('sha256').update(cgroupPath).digest('hex').slice(0, 16);
 
 /** Loads (or re-opens after a restart) the dataplane of one node. */
+/** The size overrides that apply to maps this object declares (each object holds only some maps). */
+function overridesFor(path: string, pinRoot: string, all: Record<string, number>): Record<string, number> {
+  if (Object.keys(all).length === 0) return all;
+  const probe = BpfObject.open(path, { pinRoot });
+  try {
+    const names = new Set(probe.maps().map((m) => m.name));
+    return Object.fromEntries(Object.entries(all).filter(([n]) => names.has(n)));
+  } finally {
+    probe.close();
+  }
+}
+
 export async function loadDataplane(config: DataplaneConfig): Promise<Dataplane> {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.node)) throw new Error(`invalid node name ${config.node}`);
   const pinDir = join(config.pinRoot ?? DEFAULT_PIN_ROOT, config.node);
@@ -151,7 +163,7 @@ export async function loadDataplane(config: DataplaneConfig): Promise<Dataplane>
   const objects: BpfObject[] = [];
   try {
     for (const name of ['bpf_sock.o', 'bpf_lxc.o', 'bpf_host.o']) {
-      const obj = BpfObject.open(join(bpfDir, name), { pinRoot: pinDir, maxEntries });
+      const obj = BpfObject.open(join(bpfDir, name), { pinRoot: pinDir, maxEntries: overridesFor(join(bpfDir, name), pinDir, maxEntries) });
       objects.push(obj);
       await obj.load();
     }

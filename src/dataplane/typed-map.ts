@@ -41,6 +41,26 @@ export const u8Codec: Codec<number> = {
   decode: (buf, off) => buf.readUInt8(off),
 };
 
+/** A write failed because the map has no room (hash maps: E2BIG, LPM tries: ENOSPC). */
+export class MapFullError extends Error {
+  readonly code = 'EBBFLOW_MAP_FULL';
+  constructor(readonly map: string, readonly capacity: number, cause: unknown) {
+    super(`BPF map ${map} is full (${capacity} entries): the entry was not written; raise the map's size (MapSizes) or reduce what it must hold`, { cause });
+  }
+}
+
+const fullCounts = new Map<string, number>();
+
+/** How many writes failed with a full map, per map name, since this process started. */
+export function mapFullCounts(): ReadonlyMap<string, number> {
+  return fullCounts;
+}
+
+function isFull(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'E2BIG' || code === 'ENOSPC';
+}
+
 export class TypedMap<K, V> {
   constructor(
     readonly name: string,
@@ -69,7 +89,18 @@ export class TypedMap<K, V> {
   set(k: K, v: V, flags = BPF_ANY): void {
     const vb = Buffer.alloc(this.value.size);
     this.value.encode(v, vb, 0);
-    this.handle.update(this.encodeKey(k), vb, flags);
+    try {
+      this.handle.update(this.encodeKey(k), vb, flags);
+    } catch (err) {
+      throw this.full(err);
+    }
+  }
+
+  /** Counts and wraps a map-full error; other errors pass through unchanged. */
+  private full(err: unknown): unknown {
+    if (!isFull(err)) return err;
+    fullCounts.set(this.name, (fullCounts.get(this.name) ?? 0) + 1);
+    return new MapFullError(this.name, this.handle.maxEntries, err);
   }
 
   delete(k: K): boolean {
@@ -94,7 +125,11 @@ export class TypedMap<K, V> {
       this.key.encode(k, keys, i * this.key.size);
       this.value.encode(v, values, i * this.value.size);
     });
-    await this.handle.updateBatch(keys, values, flags);
+    try {
+      await this.handle.updateBatch(keys, values, flags);
+    } catch (err) {
+      throw this.full(err);
+    }
   }
 
   async deleteMany(keys: readonly K[]): Promise<void> {

@@ -1,6 +1,7 @@
 // Prometheus metrics of the flow observer on an HTTP /metrics endpoint.
 // Labels are bounded sets (flow type, verdict, protocol, drop reason,
 // direction, path, stage), never addresses or pod names.
+import { mapFullCounts } from '../../dataplane/typed-map.js';
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
 import type { Logger } from '../../log/logger.js';
@@ -138,6 +139,22 @@ export function createFlowRegistry(config: FlowMetricsConfig): { registry: clien
       },
     });
   }
+
+  // Writes refused because a BPF map was full (per map; dataplane/typed-map.ts).
+  const fullLast = new Map<string, number>();
+  new client.Counter({
+    name: 'ebbflow_map_full_errors_total',
+    help: 'Writes to a BPF map that failed because the map was full, by map.',
+    labelNames: ['map'],
+    registers: [registry],
+    collect() {
+      for (const [map, n] of mapFullCounts()) {
+        const prev = fullLast.get(map) ?? 0;
+        if (n > prev) this.inc({ map }, n - prev);
+        fullLast.set(map, n);
+      }
+    },
+  });
 
   // One inc per label set and batch (prom-client hashes the labels on every inc).
   const count = (t: FlowTally) => {
