@@ -146,7 +146,7 @@ const COLUMNS: Record<string, Column[]> = {
   NetworkPolicy: [name, col('Pod-Selector', (n) => (selectorString(n.spec?.podSelector) === '<none>' ? '<none>' : selectorString(n.spec?.podSelector))), age],
   Ingress: [name, col('Class', (i) => i.spec?.ingressClassName ?? '<none>'), col('Hosts', (i) => joinOr((i.spec?.rules ?? []).map((r: Any) => r.host ?? '*'), '*')), col('Address', (i) => joinOr((i.status?.loadBalancer?.ingress ?? []).map((x: Any) => x.ip ?? x.hostname), '')), col('Ports', (i) => (i.spec?.tls?.length ? '80, 443' : '80')), age],
   Lease: [name, col('Holder', (l) => l.spec?.holderIdentity ?? ''), age],
-  HorizontalPodAutoscaler: [name, col('Reference', (h) => `${h.spec?.scaleTargetRef?.kind}/${h.spec?.scaleTargetRef?.name}`), col('Targets', (h) => ((h.spec?.metrics ?? []).length ? `${(h.spec?.metrics ?? []).length} metric(s)` : '<none>')), col('MinPods', (h) => h.spec?.minReplicas ?? 1, 0, 'integer'), col('MaxPods', (h) => h.spec?.maxReplicas ?? 0, 0, 'integer'), col('Replicas', (h) => h.status?.currentReplicas ?? 0, 0, 'integer'), age],
+  HorizontalPodAutoscaler: [name, col('Reference', (h) => `${h.spec?.scaleTargetRef?.kind}/${h.spec?.scaleTargetRef?.name}`), col('Targets', hpaTargets), col('MinPods', (h) => h.spec?.minReplicas ?? 1, 0, 'integer'), col('MaxPods', (h) => h.spec?.maxReplicas ?? 0, 0, 'integer'), col('Replicas', (h) => h.status?.currentReplicas ?? 0, 0, 'integer'), age],
   PersistentVolume: [name, col('Capacity', (p) => p.spec?.capacity?.storage ?? ''), col('Access Modes', (p) => (p.spec?.accessModes ?? []).map(abbrevMode).join(',')), col('Reclaim Policy', (p) => p.spec?.persistentVolumeReclaimPolicy ?? ''), col('Status', (p) => p.status?.phase ?? ''), col('Claim', (p) => (p.spec?.claimRef ? `${p.spec.claimRef.namespace}/${p.spec.claimRef.name}` : '')), col('StorageClass', (p) => p.spec?.storageClassName ?? ''), age],
   PersistentVolumeClaim: [name, col('Status', (p) => p.status?.phase ?? ''), col('Volume', (p) => p.spec?.volumeName ?? ''), col('Capacity', (p) => p.status?.capacity?.storage ?? ''), col('Access Modes', (p) => (p.status?.accessModes ?? []).map(abbrevMode).join(',')), col('StorageClass', (p) => p.spec?.storageClassName ?? ''), age],
   StorageClass: [name, col('Provisioner', (s) => s.provisioner ?? ''), col('ReclaimPolicy', (s) => s.reclaimPolicy ?? ''), col('VolumeBindingMode', (s) => s.volumeBindingMode ?? ''), col('AllowVolumeExpansion', (s) => String(s.allowVolumeExpansion ?? false)), age],
@@ -189,4 +189,29 @@ export function toTable(kind: string, objs: KubeObject[], meta: Table['metadata'
       object: includeObject === 'None' ? undefined : includeObject === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
     })),
   };
+}
+
+/** kubectl's TARGETS column of an HPA: "cpu: 75%/50%" per metric, at most two then "+ N more...". */
+export function hpaTargets(h: Any): string {
+  const metrics: Any[] = h.spec?.metrics ?? (h.spec?.targetCPUUtilizationPercentage !== undefined
+    ? [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: h.spec.targetCPUUtilizationPercentage } } }]
+    : []);
+  if (!metrics.length) return '<none>';
+  const current: Any[] = h.status?.currentMetrics ?? (h.status?.currentCPUUtilizationPercentage !== undefined
+    ? [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: h.status.currentCPUUtilizationPercentage } } }]
+    : []);
+  const unknown = '<unknown>';
+  const one = (m: Any): string => {
+    const kind = m.type as string;
+    const src = m[kind === 'ContainerResource' ? 'containerResource' : (kind ?? '').charAt(0).toLowerCase() + (kind ?? '').slice(1)] ?? {};
+    const cur = current.find((c) => c.type === kind && (kind === 'Resource' || kind === 'ContainerResource' ? c[kind === 'Resource' ? 'resource' : 'containerResource']?.name === src.name : true));
+    const curSrc = cur ? cur[kind === 'ContainerResource' ? 'containerResource' : kind.charAt(0).toLowerCase() + kind.slice(1)]?.current ?? {} : {};
+    const t = src.target ?? {};
+    const prefix = kind === 'Resource' || kind === 'ContainerResource' ? `${src.name}: ` : '';
+    if (t.type === 'Utilization' || t.averageUtilization !== undefined) return `${prefix}${curSrc.averageUtilization ?? unknown}${curSrc.averageUtilization !== undefined ? '%' : ''}/${t.averageUtilization}%`;
+    if (t.type === 'AverageValue' || t.averageValue !== undefined) return `${prefix}${curSrc.averageValue ?? unknown}/${t.averageValue}`;
+    return `${prefix}${curSrc.value ?? unknown}/${t.value ?? unknown}`;
+  };
+  const shown = metrics.slice(0, 2).map(one).join(', ');
+  return metrics.length > 2 ? `${shown} + ${metrics.length - 2} more...` : shown;
 }

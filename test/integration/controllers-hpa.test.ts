@@ -146,7 +146,7 @@ describe('horizontal pod autoscaler', () => {
     });
     const [header, row] = out.trim().split('\n');
     expect(header!.split(/\s+/)).toEqual(['NAME', 'REFERENCE', 'TARGETS', 'MINPODS', 'MAXPODS', 'REPLICAS', 'AGE']);
-    expect(row).toMatch(/^v1app\s+Deployment\/v1app\s+.+\s+1\s+4\s+3\s+\S+$/);
+    expect(row).toMatch(/^v1app\s+Deployment\/v1app\s+cpu: \d+%\/30%\s+1\s+4\s+3\s+\S+$/);
   });
 
   it('reports a target whose pods have no CPU request as unable to scale', async () => {
