@@ -7,7 +7,7 @@ import type { InformerFactory } from '../client/factory.js';
 import { resources } from '../client/resources.js';
 import type { Logger } from '../log/logger.js';
 import type { ClusterState } from '../policy/types.js';
-import type { Debounced } from './debounce.js';
+import { debounce, type Debounced } from './debounce.js';
 import type { LocalEndpoint, PolicySync, PolicySyncStats } from './policy-sync.js';
 
 export interface PolicyWatchConfig {
@@ -36,7 +36,7 @@ export async function startPolicyWatch(config: PolicyWatchConfig): Promise<Polic
   // array tells the incremental compiler that nothing of that kind changed.
   let lists: ClusterState | undefined;
   const stale = { policies: true, pods: true, namespaces: true };
-  const job: Debounced = coalesce(async () => {
+  const job: Debounced = debounce(async () => {
     const state = {
       policies: stale.policies || !lists ? policies.store.list() : lists.policies,
       pods: stale.pods || !lists ? pods.store.list() : lists.pods,
@@ -51,7 +51,7 @@ export async function startPolicyWatch(config: PolicyWatchConfig): Promise<Polic
       lists = undefined; // retry from fresh lists
       throw err;
     }
-  }, config.delayMs ?? 5, (err) => config.logger.error({ err: (err as Error).message }, 'policy sync failed; will retry on the next change'));
+  }, config.delayMs ?? 5, (err) => config.logger.error({ err: (err as Error).message }, 'policy sync failed; will retry on the next change'), { leading: true });
   const kick = (kind: keyof typeof stale) => {
     const request = () => {
       stale[kind] = true;
@@ -70,52 +70,6 @@ export async function startPolicyWatch(config: PolicyWatchConfig): Promise<Polic
     stop() {
       for (const u of unsubs) u();
       job.stop();
-    },
-  };
-}
-
-// Unlike debounce(), an idle watch does not wait: the first change runs a
-// sync as soon as the current batch of watch events has been handled
-// (setImmediate), which is where apply-to-enforced latency is won. Changes
-// arriving while a sync runs are merged into one more sync, started
-// `delayMs` after it, so a burst still costs a few syncs, not one per event.
-function coalesce(job: () => Promise<void>, delayMs: number, onError: (err: unknown) => void): Debounced {
-  let immediate: NodeJS.Immediate | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  const waiters: (() => void)[] = [];
-  const settle = () => {
-    if (!immediate && !timer && !running) for (const w of waiters.splice(0)) w();
-  };
-  const run = () => {
-    immediate = undefined;
-    timer = undefined;
-    if (stopped) return settle();
-    running = job().catch(onError).finally(() => {
-      running = undefined;
-      if (again && !stopped) {
-        again = false;
-        timer = setTimeout(run, delayMs);
-      }
-      settle();
-    });
-  };
-  return {
-    request() {
-      if (stopped) return;
-      if (running) again = true;
-      else if (!immediate && !timer) immediate = setImmediate(run);
-    },
-    idle: () => (immediate || timer || running ? new Promise<void>((r) => waiters.push(r)) : Promise.resolve()),
-    stop() {
-      stopped = true;
-      if (immediate) clearImmediate(immediate);
-      if (timer) clearTimeout(timer);
-      immediate = undefined;
-      timer = undefined;
-      settle();
     },
   };
 }
