@@ -92,8 +92,26 @@ export async function buildPauseImage(name = PAUSE_IMAGE): Promise<Buffer> {
   }
 }
 
-/** The busybox image: /bin/busybox with a link per applet, /etc/passwd and group, /tmp, /www. */
+/** Compiles one of our small C programs (src/kubelet/pause/<file>) statically; returns the binary. */
+async function compileStatic(file: string, out: string): Promise<Buffer> {
+  try {
+    await run('gcc', ['-static', '-O2', '-Wall', '-Werror', '-o', out, join(dirname(pauseSource()), file)]);
+  } catch (err) {
+    throw new KubeletError('KUBELET_ERR_IMAGE_BUILD', `gcc -static ${file} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+  }
+  return readFileSync(out);
+}
+
+/** The busybox image: /bin/busybox with a link per applet, /bin/ebf-udp (UDP
+ * echo server and probe, which busybox lacks), /etc/passwd and group, /tmp, /www. */
 export async function buildBusyboxImage(name = BUSYBOX_IMAGE, busybox = BUSYBOX_BIN): Promise<Buffer> {
+  const work = mkdtempSync(join(tmpdir(), 'ebbflow-udp-'));
+  let udp: Buffer;
+  try {
+    udp = await compileStatic('udp-echo.c', join(work, 'ebf-udp'));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
   let applets: string[];
   try {
     applets = (await run(busybox, ['--list'])).stdout.split('\n').map((s) => s.trim()).filter((s) => /^[\w.[-]+$/.test(s) && s !== 'busybox');
@@ -103,6 +121,7 @@ export async function buildBusyboxImage(name = BUSYBOX_IMAGE, busybox = BUSYBOX_
   const layer: TarEntry[] = [
     { type: 'dir', path: 'bin' },
     { type: 'file', path: 'bin/busybox', data: readFileSync(busybox), mode: 0o755 },
+    { type: 'file', path: 'bin/ebf-udp', data: udp, mode: 0o755 },
     ...applets.map((a): TarEntry => ({ type: 'symlink', path: `bin/${a}`, target: 'busybox' })),
     { type: 'dir', path: 'etc' },
     { type: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n') },

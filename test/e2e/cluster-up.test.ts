@@ -6,16 +6,15 @@
 // and then while the server is; finally `ebbflow down` must leave nothing.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, clusterKubectl, ebbflow, freePort } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const root = process.getuid?.() === 0;
-const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 const PROMETHEUS = '/usr/bin/prometheus';
 const NAME = 'ebfte2e';
 const FABRIC = `ebbflow-${NAME}-fabric`;
@@ -26,43 +25,9 @@ if (!canRun) console.log('cluster-up e2e skipped: needs root, the built CLI, con
 const dataDir = mkdtempSync(join(tmpdir(), 'ebft-up-'));
 let port = 0;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function ebbflow(args: string[], timeoutMs = 240_000): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code: code ?? -1, out, err });
-    });
-  });
-}
-
 const up = () => ebbflow(['up', '--nodes', '2', '--name', NAME, '--data-dir', dataDir, '--port', String(port), '--skip-setup', '--timeout', '180']);
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', args, { env: { ...process.env, KUBECONFIG: join(dataDir, 'kubeconfig') } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(' ')}: ${err || out}`))));
-    p.stdin.end(input ?? '');
-  });
-}
+const kubectl = clusterKubectl(dataDir);
 
 function state(): { pids: { server: number; agents: Record<string, number> } } {
   return JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8'));

@@ -1,55 +1,28 @@
 // The upstream NetworkPolicy model end to end: `ebbflow up --nodes 2`, the 9
 // model pods (x, y, z x a, b, c) as real containerd pods spread over both
-// nodes, serving TCP 80 and 81 on named ports, each case applied with
-// kubectl, and all 72 TCP pod pairs x 2 ports probed from inside the pods
-// (through the real CNI, tc programs and cross-node routing). The expected
-// matrix is the reference model (src/policy/model.ts) evaluated on the pods
-// as the API server has them. UDP and ipBlock cases run at the dataplane
-// level (test/integration/policy-model.test.ts): busybox nc has no UDP, and
-// the ipBlock cases are written for fixed pod IPs.
-import { spawn } from 'node:child_process';
+// nodes, serving TCP and UDP 80 and 81 on named ports (busybox httpd and
+// our ebf-udp echo), each case applied with kubectl, and all 72 pod pairs x
+// 4 probes run from inside the pods (through the real CNI, tc programs and
+// cross-node routing). The expected matrix is the reference model
+// (src/policy/model.ts) evaluated on the pods as the API server has them.
+// The ipBlock cases run at the dataplane level only
+// (test/integration/policy-model.test.ts): they are written for fixed pod IPs.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowed } from '../../src/policy/model.js';
 import type { Namespace, NetworkPolicy, Pod } from '../../src/policy/types.js';
+import { CLI, clusterKubectl, ebbflow, freePort } from '../helpers/cluster.js';
 import { NAMESPACES, POD_NAMES, POLICY_CASES, makeNamespace } from '../helpers/policy-cases.js';
 
 const root = process.getuid?.() === 0;
-const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 const canRun = root && existsSync(CLI) && existsSync('/usr/bin/containerd') && existsSync('/usr/bin/kubectl');
 const NAME = 'ebftpol';
 const dataDir = mkdtempSync(join(tmpdir(), 'ebft-pol-'));
-const PORTS = [80, 81];
+const PROBES: { proto: 'TCP' | 'UDP'; port: number }[] = [{ proto: 'TCP', port: 80 }, { proto: 'TCP', port: 81 }, { proto: 'UDP', port: 80 }, { proto: 'UDP', port: 81 }];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function run(cmd: string, args: string[], input?: string, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-    p.stdin.end(input ?? '');
-  });
-}
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await run('kubectl', args, input, { KUBECONFIG: join(dataDir, 'kubeconfig') });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.err || r.out}`);
-  return r.out;
-}
+const kubectl = clusterKubectl(dataDir);
 
 // Cases the API server rejects, as kube-apiserver does (a numeric port in a
 // string must be a port name; a peer must name a selector or an ipBlock):
@@ -71,7 +44,7 @@ spec:
   containers:
   - name: serve
     image: localhost/ebbflow/busybox:1
-    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -p 80 -h /www && exec httpd -f -p 81 -h /www"]
+    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -p 80 -h /www && httpd -p 81 -h /www && exec ebf-udp serve 80 81"]
     ports: [${ports.join(', ')}]
     readinessProbe: {tcpSocket: {port: 81}, periodSeconds: 1}
 `;
@@ -91,8 +64,8 @@ async function probeAll(state: Live): Promise<Map<string, boolean>> {
   const key = (p: Pod) => `${p.metadata.namespace}/${p.metadata.name}`;
   const out = new Map<string, boolean>();
   await Promise.all(state.pods.map(async (src) => {
-    const targets = state.pods.filter((d) => d !== src).flatMap((d) => PORTS.map((port) => `${d.status!.podIP} ${port} ${key(d)}`));
-    const script = `for t in ${targets.map((t) => `'${t}'`).join(' ')}; do set -- $t; (if echo | nc -w 1 $1 $2 >/dev/null 2>&1; then echo "$3:$2 1"; else echo "$3:$2 0"; fi) & done; wait`;
+    const targets = state.pods.filter((d) => d !== src).flatMap((d) => PROBES.map((p) => `${d.status!.podIP} ${p.port} ${key(d)} ${p.proto}`));
+    const script = `for t in ${targets.map((t) => `'${t}'`).join(' ')}; do set -- $t; (if [ $4 = TCP ]; then echo | nc -w 1 $1 $2 >/dev/null 2>&1; else ebf-udp probe $1 $2 800; fi; if [ $? = 0 ]; then echo "$3:$4/$2 1"; else echo "$3:$4/$2 0"; fi) & done; wait`;
     const r = await kubectl(['-n', src.metadata.namespace!, 'exec', src.metadata.name!, '--', 'sh', '-c', script]);
     for (const line of r.trim().split('\n')) {
       const [dst, ok] = line.split(' ');
@@ -107,9 +80,9 @@ function expected(policies: NetworkPolicy[], state: Live): Map<string, boolean> 
   for (const src of state.pods) {
     for (const dst of state.pods) {
       if (src === dst) continue;
-      for (const port of PORTS) {
-        out.set(`${src.metadata.namespace}/${src.metadata.name}>${dst.metadata.namespace}/${dst.metadata.name}:${port}`,
-          allowed(policies, state.pods, state.namespaces, { pod: src }, { pod: dst }, 'TCP', port));
+      for (const p of PROBES) {
+        out.set(`${src.metadata.namespace}/${src.metadata.name}>${dst.metadata.namespace}/${dst.metadata.name}:${p.proto}/${p.port}`,
+          allowed(policies, state.pods, state.namespaces, { pod: src }, { pod: dst }, p.proto, p.port));
       }
     }
   }
@@ -148,7 +121,7 @@ describe.skipIf(!canRun)('NetworkPolicy model end to end (kubectl + containerd p
   let state: Live;
   beforeAll(async () => {
     const port = await freePort();
-    const r = await run(process.execPath, [CLI, 'up', '--nodes', '2', '--name', NAME, '--data-dir', dataDir, '--port', String(port), '--skip-setup']);
+    const r = await ebbflow(['up', '--nodes', '2', '--name', NAME, '--data-dir', dataDir, '--port', String(port), '--skip-setup']);
     if (r.code !== 0) throw new Error(`ebbflow up failed: ${r.err}`);
     const nodes = [`${NAME}-node1`, `${NAME}-node2`];
     let i = 0;
@@ -162,7 +135,7 @@ describe.skipIf(!canRun)('NetworkPolicy model end to end (kubectl + containerd p
   }, 300_000);
 
   afterAll(async () => {
-    await run(process.execPath, [CLI, 'down', '--data-dir', dataDir]);
+    await ebbflow(['down', '--data-dir', dataDir]);
     rmSync(dataDir, { recursive: true, force: true });
   }, 180_000);
 

@@ -82,7 +82,7 @@ describe.skipIf(!root)('service load balancing', () => {
     expect(ids.size).toBe(3);
     for (const socketLb of [true, false]) {
       const r = await fx.client('tcp', mag, 80, 45, socketLb);
-      expect(r.ok).toBe(45);
+      expect(r.ok, `socketLb=${socketLb} errors ${JSON.stringify(r)}`).toBe(45);
       expect(Object.keys(r.backends).length).toBe(3);
     }
   });
