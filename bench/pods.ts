@@ -34,6 +34,7 @@ import { BUSYBOX_IMAGE } from '../src/kubelet/images.js';
 import { startNodeRuntime, type NodeRuntimeHandle } from '../src/kubelet/node.js';
 import { createLogger } from '../src/log/logger.js';
 import { CGROUP2_ROOT, cleanupStale, createCgroup, createNetns, deleteNetns, netnsPath, sysctl } from '../src/netns/index.js';
+import { mountsUnder, shimsOf } from '../src/kubelet/leftovers.js';
 
 const quick = process.argv.includes('--quick');
 const PODS = quick ? 40 : 200;
@@ -80,26 +81,6 @@ function machineCpuSeconds(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal: everything but idle and iowait.
   return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
-}
-
-/** Mount points at or under dir, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
-}
-
-/** containerd shims serving our containerd (their -address names our socket). */
-function shimsOf(address: string): number[] {
-  const pids: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('containerd-shim-runc-v2') && argv.includes(address)) pids.push(Number(e));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
 }
 
 /**

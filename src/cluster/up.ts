@@ -20,6 +20,7 @@ import {
   type ClusterPlan, type NodePlan, type PlanOptions,
 } from './plan.js';
 import { isOurs, spawnDaemon, stopDaemon } from './processes.js';
+import { mountsUnder } from '../kubelet/leftovers.js';
 
 /** kube-system/kube-dns: the tenth address of the service CIDR, as kubeadm picks it. */
 export const CLUSTER_DNS_IP = '10.96.0.10';
@@ -284,16 +285,6 @@ export interface DownResult {
   removed: string[];
   /** What could not be removed (still in use); empty on a clean down. */
   left: string[];
-}
-
-/** Mount points at or below dir (deepest first). */
-function mountsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp && (mp === dir || mp.startsWith(dir + '/'))) out.push(mp.replace(/\\040/g, ' '));
-  }
-  return out.sort((a, b) => b.length - a.length);
 }
 
 /** Stops every process of the cluster and removes its namespaces, pins, cgroups and files. */

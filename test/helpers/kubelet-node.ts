@@ -15,6 +15,7 @@ import { startNodeRuntime, type NodeRuntimeHandle } from '../../src/kubelet/node
 import { createLogger } from '../../src/log/logger.js';
 import { CGROUP2_ROOT, createCgroup, createNetns, deleteNetns, listNetns, netnsPath, sysctl } from '../../src/netns/index.js';
 import { startTestServer, type TestServer } from './apiserver.js';
+import { mountsUnder, shimsOf } from '../../src/kubelet/leftovers.js';
 
 // The kubelet runs in the host namespace and serves its API on loopback, where the API server reaches it.
 export const NODE_IP = '127.0.0.1';
@@ -33,26 +34,6 @@ export interface KubeletNode {
   /** Runs kubectl, throwing with stderr on failure; returns stdout. */
   kubectl(args: string[], input?: string): Promise<string>;
   close(): Promise<void>;
-}
-
-/** Pids of containerd shims serving our containerd (their -address names our socket). */
-function shimsOf(address: string): number[] {
-  const pids: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('containerd-shim-runc-v2') && argv.includes(address)) pids.push(Number(e));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
-/** Mount points at or under dir, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
 }
 
 const alive = (pid: number) => {
