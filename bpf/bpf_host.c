@@ -19,23 +19,11 @@ static __always_inline void host_emit(struct __sk_buff *skb, const struct pkt4 *
 				      int reason, __be32 orig_daddr, __be16 orig_dport,
 				      __u32 rev_nat_id, __u32 backend_id)
 {
-	struct flow_event *e = event_reserve(type);
+	struct flow_event *e = pkt_event_reserve(skb, p, type, EVENT_DIR_INGRESS, reason, orig_daddr,
+						 orig_dport, rev_nat_id, backend_id);
 
 	if (!e)
 		return;
-	e->dir = EVENT_DIR_INGRESS;
-	e->proto = p->proto;
-	e->tcp_flags = p->tcp_flags;
-	e->reason = reason;
-	e->ifindex = skb->ifindex;
-	e->rev_nat_id = rev_nat_id;
-	e->backend_id = backend_id;
-	e->saddr = p->saddr;
-	e->daddr = p->daddr;
-	e->sport = p->sport;
-	e->dport = p->dport;
-	e->orig_daddr = orig_daddr;
-	e->orig_dport = orig_dport;
 	event_submit(e);
 }
 

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "metrics.h"
+#include "pkt.h"
 
 #ifndef EVENTS_RING_SIZE
 #define EVENTS_RING_SIZE (1 << 22)
@@ -104,6 +105,33 @@ static __always_inline struct flow_event *event_reserve(__u8 type)
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
+	return e;
+}
+
+/* Reserves an event about packet p seen on skb's interface and fills what
+ * every tc program reports (direction, 5-tuple, flags, reason, translation);
+ * the caller adds identities/verdict and submits. NULL: ring full or sampled out. */
+static __always_inline struct flow_event *pkt_event_reserve(struct __sk_buff *skb, const struct pkt4 *p, __u8 type,
+							    __u8 dir, int reason, __be32 orig_daddr,
+							    __be16 orig_dport, __u32 rev_nat_id, __u32 backend_id)
+{
+	struct flow_event *e = event_reserve(type);
+
+	if (!e)
+		return NULL;
+	e->dir = dir;
+	e->proto = p->proto;
+	e->tcp_flags = p->tcp_flags;
+	e->reason = reason;
+	e->ifindex = skb->ifindex;
+	e->rev_nat_id = rev_nat_id;
+	e->backend_id = backend_id;
+	e->saddr = p->saddr;
+	e->daddr = p->daddr;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->orig_daddr = orig_daddr;
+	e->orig_dport = orig_dport;
 	return e;
 }
 

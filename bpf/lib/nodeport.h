@@ -287,11 +287,9 @@ static __always_inline int np4_forward(struct __sk_buff *skb, struct pkt4 *p,
 	return np4_redirect(skb, p);
 }
 
-/* np4_reply_snat restores a reply from a remote backend (backend -> node
- * IP:snat port) to nodeIP:nodePort -> client and sends it to the client.
- * Returns CTX_ACT_CONTINUE when the packet is not such a reply. */
-static __always_inline int np4_reply_snat(struct __sk_buff *skb, struct pkt4 *p,
-					  const struct nodeport_config *cfg)
+/* The NodePort entry a packet is the reply of (keyed by its own tuple in
+ * the reply scope), or NULL. */
+static __always_inline struct np4_entry *np4_reply_entry(const struct pkt4 *p)
 {
 	struct ct4_tuple key = {
 		.daddr = p->daddr,
@@ -301,7 +299,17 @@ static __always_inline int np4_reply_snat(struct __sk_buff *skb, struct pkt4 *p,
 		.nexthdr = p->proto,
 		.flags = NP_TUPLE_F_REPLY,
 	};
-	struct np4_entry *e = np4_lookup(&key);
+
+	return np4_lookup(&key);
+}
+
+/* np4_reply_snat restores a reply from a remote backend (backend -> node
+ * IP:snat port) to nodeIP:nodePort -> client and sends it to the client.
+ * Returns CTX_ACT_CONTINUE when the packet is not such a reply. */
+static __always_inline int np4_reply_snat(struct __sk_buff *skb, struct pkt4 *p,
+					  const struct nodeport_config *cfg)
+{
+	struct np4_entry *e = np4_reply_entry(p);
 	__be32 client;
 	__be16 cport, fport;
 	int ret;
@@ -329,15 +337,7 @@ static __always_inline int np4_reply_snat(struct __sk_buff *skb, struct pkt4 *p,
 static __always_inline int np4_reply_local(struct __sk_buff *skb, struct pkt4 *p,
 					   const struct nodeport_config *cfg)
 {
-	struct ct4_tuple key = {
-		.daddr = p->daddr,
-		.saddr = p->saddr,
-		.dport = p->dport,
-		.sport = p->sport,
-		.nexthdr = p->proto,
-		.flags = NP_TUPLE_F_REPLY,
-	};
-	struct np4_entry *e = np4_lookup(&key);
+	struct np4_entry *e = np4_reply_entry(p);
 	__be16 fport;
 
 	if (!e || (e->flags & NP_F_SNAT))
